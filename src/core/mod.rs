@@ -1,0 +1,10 @@
+//! The pure core: no file, network or process access happens here. Every function takes its inputs
+//! (file text, an [`env::Env`] snapshot, the current time) as arguments, so all of it is testable with
+//! plain values.
+
+pub mod config;
+pub mod env;
+pub mod location;
+pub mod plan;
+pub mod profile_file;
+pub mod time;

@@ -1,0 +1,2 @@
+//! I/O edges: the only places that touch files, the network, the keychain or sockets. They call into
+//! [`crate::core`] for every decision.

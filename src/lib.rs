@@ -1,0 +1,13 @@
+//! awsenv: an AWS credential helper that asks for an MFA code once, keeps the resulting STS sessions in
+//! the OS keychain and hands credentials to every shell and SDK.
+//!
+//! The crate is layered; nothing below imports anything above:
+//!
+//! - [`core`]: pure and synchronous — the shared config grammar and model, profile resolution into a
+//!   [`core::plan::Plan`], SigV4, STS request and response shapes, retry policy. No I/O, fully testable.
+//! - [`edge`]: I/O edges — reading the AWS files, HTTP to STS.
+//! - [`cli`]: the `awsenv` commands, one file each.
+
+pub mod cli;
+pub mod core;
+pub mod edge;
