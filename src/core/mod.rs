@@ -2,9 +2,12 @@
 //! (file text, an [`env::Env`] snapshot, the current time) as arguments, so all of it is testable with
 //! plain values.
 
+pub mod botocore_compat;
 pub mod config;
 pub mod env;
 pub mod location;
 pub mod plan;
 pub mod profile_file;
+pub mod shell_words;
+pub mod sigv4;
 pub mod time;

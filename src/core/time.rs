@@ -316,7 +316,11 @@ mod tests {
 
     #[test]
     fn leap_years_and_negative_times() {
-        for s in ["2000-02-29T00:00:00Z", "1969-12-31T23:59:59Z", "2100-03-01T00:00:00Z"] {
+        for s in [
+            "2000-02-29T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "2100-03-01T00:00:00Z",
+        ] {
             assert_eq!(UtcTime::parse_rfc3339(s).unwrap().rfc3339(), s);
         }
         assert!(UtcTime::parse_rfc3339("2100-02-29T00:00:00Z").is_none());

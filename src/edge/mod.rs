@@ -1,2 +1,4 @@
 //! I/O edges: the only places that touch files, the network, the keychain or sockets. They call into
 //! [`crate::core`] for every decision.
+
+pub mod aws_files;

@@ -1,0 +1,1 @@
+//! (in progress: SigV4 signer)
