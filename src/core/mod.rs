@@ -4,10 +4,14 @@
 
 pub mod botocore_compat;
 pub mod config;
+pub mod credentials;
+pub mod endpoint;
 pub mod env;
 pub mod location;
 pub mod plan;
 pub mod profile_file;
+pub mod retry;
 pub mod shell_words;
 pub mod sigv4;
+pub mod sts;
 pub mod time;

@@ -207,7 +207,8 @@ impl UtcTime {
         let rest = s.trim().split_once(", ")?.1;
         let mut parts = rest.split(' ');
         let day: u32 = parts.next()?.parse().ok()?;
-        let month = MONTHS.iter().position(|m| Some(*m) == parts.next())? as u32 + 1;
+        let month_name = parts.next()?;
+        let month = MONTHS.iter().position(|m| *m == month_name)? as u32 + 1;
         let year: i64 = parts.next()?.parse().ok()?;
         let mut hms = parts.next()?.split(':');
         let hour: u32 = hms.next()?.parse().ok()?;
