@@ -1,8 +1,11 @@
 //! The `awsenv` command line: clap definitions and dispatch. Each subcommand lives in its own file
 //! with its own args struct and a `run`.
 
+mod decode;
+mod direct;
 mod explain;
 mod profiles;
+mod whoami;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -25,6 +28,10 @@ pub enum Command {
     Profiles(profiles::Args),
     /// Show, step by step, how awsenv will get a profile's credentials, and why
     Explain(explain::Args),
+    /// Ask STS who the credentials belong to (GetCallerIdentity)
+    Whoami(whoami::Args),
+    /// Decode an "encoded authorization failure message" (STS DecodeAuthorizationMessage)
+    Decode(decode::Args),
 }
 
 /// What every command gets: the environment, read once.
@@ -42,6 +49,8 @@ impl Run for Command {
         match self {
             Command::Profiles(a) => a.run(ctx),
             Command::Explain(a) => a.run(ctx),
+            Command::Whoami(a) => a.run(ctx),
+            Command::Decode(a) => a.run(ctx),
         }
     }
 }

@@ -60,7 +60,10 @@ mod tests {
             expiration: None,
         };
         let shown = format!("{c:?}");
-        assert!(!shown.contains("wJalr") && !shown.contains("FwoG"), "{shown}");
+        assert!(
+            !shown.contains("wJalr") && !shown.contains("FwoG"),
+            "{shown}"
+        );
         assert!(shown.contains("AKIDEXAMPLE"));
     }
 }

@@ -117,19 +117,26 @@ pub fn resolve(
     }
     let legacy_setting = env
         .non_empty("AWS_STS_REGIONAL_ENDPOINTS")
-        .map(|v| (v.to_string(), From::Env {
-            var: "AWS_STS_REGIONAL_ENDPOINTS".into(),
-        }))
+        .map(|v| {
+            (
+                v.to_string(),
+                From::Env {
+                    var: "AWS_STS_REGIONAL_ENDPOINTS".into(),
+                },
+            )
+        })
         .or_else(|| {
-            profile.and_then(|p| p.non_empty("sts_regional_endpoints")).map(|v| {
-                (
-                    v.value.clone(),
-                    From::File {
-                        path: v.origin.path.display().to_string(),
-                        line: v.origin.line,
-                    },
-                )
-            })
+            profile
+                .and_then(|p| p.non_empty("sts_regional_endpoints"))
+                .map(|v| {
+                    (
+                        v.value.clone(),
+                        From::File {
+                            path: v.origin.path.display().to_string(),
+                            line: v.origin.line,
+                        },
+                    )
+                })
         });
     if let Some((mode, from)) = legacy_setting {
         if mode.trim() == "legacy" && LEGACY_GLOBAL_REGIONS.contains(&region) {

@@ -71,7 +71,10 @@ pub fn is_throttling(code: Option<&str>) -> bool {
 /// `random × min(base × 2^(attempt−1), cap)` with `random` in `[0, 1)` supplied by the caller.
 pub fn backoff(attempt: u32, random: f64) -> Duration {
     let exp = BASE_DELAY
-        .saturating_mul(1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX))
+        .saturating_mul(
+            1u32.checked_shl(attempt.saturating_sub(1))
+                .unwrap_or(u32::MAX),
+        )
         .min(MAX_DELAY);
     exp.mul_f64(random.clamp(0.0, 1.0))
 }
@@ -90,7 +93,10 @@ mod tests {
             (500, Some("InternalFailure")),
             (504, None),
         ] {
-            assert!(is_retryable(Failure::Http { status, code }), "{status} {code:?}");
+            assert!(
+                is_retryable(Failure::Http { status, code }),
+                "{status} {code:?}"
+            );
         }
         for (status, code) in [
             (403, Some("AccessDenied")),
@@ -101,7 +107,10 @@ mod tests {
             (400, None),
             (404, None),
         ] {
-            assert!(!is_retryable(Failure::Http { status, code }), "{status} {code:?}");
+            assert!(
+                !is_retryable(Failure::Http { status, code }),
+                "{status} {code:?}"
+            );
         }
     }
 

@@ -74,8 +74,9 @@ pub struct SigningParams<'a> {
     /// The signing time; it becomes `X-Amz-Date` and the day of the credential scope.
     pub time: UtcTime,
     /// The path rules of every service but S3: remove `.`/`..` segments and empty segments (`//`),
-    /// then percent-encode the wire path once more ("double encoding"). When false (S3), the path is
-    /// signed as the service sees it: percent-decoded and encoded exactly once, segments untouched.
+    /// then percent-encode the wire path once more ("double encoding"). When false (S3), the wire path
+    /// is signed as it is, segments and existing `%XX` escapes untouched; only bytes that may not
+    /// appear raw in a path (space, non-ASCII, …) are encoded, as an HTTP client would send them.
     pub normalize_path: bool,
     /// Header form only: add a signed `x-amz-content-sha256` header with the payload hash (S3 needs it).
     pub sign_body_header: bool,
@@ -566,8 +567,28 @@ fn canonical_uri(path: &str, normalize: bool) -> String {
     if normalize {
         encode(remove_dot_segments(path).as_bytes(), true)
     } else {
-        encode(&percent_decode(path), true)
+        encode_keeping_escapes(path)
     }
+}
+
+/// Like [`encode`] with `/` kept, but a valid `%XX` escape stays as it is: S3 signs the path the
+/// client sent (botocore and the Rust SDK sign it verbatim), and `%2F` in a key is not a `/`.
+fn encode_keeping_escapes(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(bytes.len());
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = b == b'%'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+        if escape {
+            out.push_str(&encode(&bytes[start..i], true));
+            out.push('%');
+            start = i + 1;
+        }
+    }
+    out.push_str(&encode(&bytes[start..], true));
+    out
 }
 
 /// RFC 3986 dot-segment removal plus the AWS rule that empty segments (`//`) go too. A trailing `/`
@@ -701,7 +722,11 @@ mod tests {
         assert_eq!(canonical_uri("", false), "/");
         assert_eq!(canonical_uri("/a%20b/ሴ", true), "/a%2520b/%E1%88%B4");
         assert_eq!(canonical_uri("/a%20b/ሴ", false), "/a%20b/%E1%88%B4");
-        assert_eq!(canonical_uri("/a%7e/./b", false), "/a~/./b");
+        assert_eq!(
+            canonical_uri("/a%7e/./b%2F//c d", false),
+            "/a%7e/./b%2F//c%20d"
+        );
+        assert_eq!(canonical_uri("/100%/%z%4", false), "/100%25/%25z%254");
     }
 
     #[test]
@@ -715,7 +740,10 @@ mod tests {
     #[test]
     fn collapses_header_whitespace_and_line_folds() {
         assert_eq!(collapse_whitespace("  a   b\t c  "), "a b c");
-        assert_eq!(collapse_whitespace("value1\n  value2\n     value3"), "value1 value2 value3");
+        assert_eq!(
+            collapse_whitespace("value1\n  value2\n     value3"),
+            "value1 value2 value3"
+        );
         assert_eq!(collapse_whitespace("   "), "");
         assert_eq!(collapse_whitespace("\"a   b   c\""), "\"a b c\"");
     }
@@ -760,10 +788,7 @@ mod tests {
         let stale = SigningKey::derive(SECRET, time().plus_seconds(-86400), "us-east-1", "service");
         assert!(!stale.matches(&params));
         let fresh = sign_headers(&req, &creds, &params);
-        assert_eq!(
-            sign_headers_with_key(&req, &creds, &params, &stale),
-            fresh
-        );
+        assert_eq!(sign_headers_with_key(&req, &creds, &params, &stale), fresh);
         assert_eq!(
             fresh.signature,
             "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
@@ -799,7 +824,13 @@ mod tests {
         let names: Vec<&str> = req.headers.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
-            ["Host", "User-Agent", "X-Amz-Security-Token", "X-Amz-Date", "Authorization"]
+            [
+                "Host",
+                "User-Agent",
+                "X-Amz-Security-Token",
+                "X-Amz-Date",
+                "Authorization"
+            ]
         );
         assert_eq!(req.headers[2].1, "tok");
     }
@@ -823,7 +854,9 @@ mod tests {
         assert!(sig.path_and_query.starts_with(
             "/?Action=GetCallerIdentity&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20150830%2F"
         ));
-        assert!(sig.path_and_query.ends_with(&format!("&X-Amz-Signature={}", sig.signature)));
+        assert!(sig
+            .path_and_query
+            .ends_with(&format!("&X-Amz-Signature={}", sig.signature)));
         req.path_and_query = "/".into();
         assert!(presign(&req, &creds, &params, 900)
             .path_and_query

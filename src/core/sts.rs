@@ -100,7 +100,10 @@ impl Request {
             } => {
                 opt("DurationSeconds", duration_seconds.map(|d| d.to_string()));
                 opt("SerialNumber", serial_number.clone());
-                opt("TokenCode", token_code.as_ref().map(|t| t.expose().to_string()));
+                opt(
+                    "TokenCode",
+                    token_code.as_ref().map(|t| t.expose().to_string()),
+                );
             }
             Request::AssumeRole {
                 role_arn,
@@ -115,7 +118,10 @@ impl Request {
                 opt("ExternalId", external_id.clone());
                 opt("DurationSeconds", duration_seconds.map(|d| d.to_string()));
                 opt("SerialNumber", serial_number.clone());
-                opt("TokenCode", token_code.as_ref().map(|t| t.expose().to_string()));
+                opt(
+                    "TokenCode",
+                    token_code.as_ref().map(|t| t.expose().to_string()),
+                );
             }
             Request::GetCallerIdentity => {}
             Request::DecodeAuthorizationMessage { encoded_message } => {
@@ -294,11 +300,15 @@ pub fn parse_error(status: u16, body: &str) -> ServiceError {
                 .map(str::to_string),
         },
         Err(_) => {
-            let excerpt: String = body.chars().take(120).collect();
+            let flat = body.split_whitespace().collect::<Vec<_>>().join(" ");
+            let mut excerpt: String = flat.chars().take(100).collect();
+            if flat.chars().count() > 100 {
+                excerpt.push('…');
+            }
             ServiceError {
                 status,
                 code: None,
-                message: excerpt.trim().to_string(),
+                message: excerpt,
                 request_id: None,
             }
         }

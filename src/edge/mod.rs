@@ -2,3 +2,4 @@
 //! [`crate::core`] for every decision.
 
 pub mod aws_files;
+pub mod sts_client;
