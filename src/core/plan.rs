@@ -266,16 +266,8 @@ pub enum PlanError {
         value: String,
         at: String,
     },
-    #[error("profile `{profile}`: {key} = {value} ({at}) is {problem}; use a number of seconds from {min} to {max}")]
-    BadDuration {
-        profile: String,
-        key: String,
-        value: String,
-        at: String,
-        problem: String,
-        min: u32,
-        max: u32,
-    },
+    #[error("{0}")]
+    BadDuration(Box<BadDuration>),
     #[error("profile `{profile}`: duration_seconds = {duration} ({at}) exceeds the 1-hour limit STS puts on role chaining (this role is assumed with another role's credentials) — set duration_seconds = 3600 or less")]
     ChainingCap {
         profile: String,
@@ -325,6 +317,19 @@ pub enum PlanError {
         value: String,
         at: String,
     },
+}
+
+/// A duration setting that is not a number or is out of range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("profile `{profile}`: {key} = {value} ({at}) is {problem}; use a number of seconds from {min} to {max}")]
+pub struct BadDuration {
+    pub profile: String,
+    pub key: String,
+    pub value: String,
+    pub at: String,
+    pub problem: String,
+    pub min: u32,
+    pub max: u32,
 }
 
 fn referenced(r: &Option<(String, String)>) -> String {
@@ -618,19 +623,21 @@ pub fn awsenv_target(words: &[String]) -> Option<String> {
 
 fn parse_seconds(
     profile: &Section,
+    key: &str,
     v: &Value,
-    min: u32,
-    max: u32,
+    (min, max): (u32, u32),
     human: bool,
 ) -> Result<u32, PlanError> {
-    let err = |problem: &str| PlanError::BadDuration {
-        profile: profile.name.clone(),
-        key: String::new(),
-        value: v.value.clone(),
-        at: v.origin.to_string(),
-        problem: problem.to_string(),
-        min,
-        max,
+    let err = |problem: &str| {
+        PlanError::BadDuration(Box::new(BadDuration {
+            profile: profile.name.clone(),
+            key: key.to_string(),
+            value: v.value.clone(),
+            at: v.origin.to_string(),
+            problem: problem.to_string(),
+            min,
+            max,
+        }))
     };
     let secs = if human {
         super::time::parse_duration(&v.value)
@@ -650,34 +657,16 @@ fn parse_seconds(
     Ok(secs as u32)
 }
 
-fn with_key(e: PlanError, key: &str) -> PlanError {
-    match e {
-        PlanError::BadDuration {
-            profile,
-            value,
-            at,
-            problem,
-            min,
-            max,
-            ..
-        } => PlanError::BadDuration {
-            profile,
-            key: key.to_string(),
-            value,
-            at,
-            problem,
-            min,
-            max,
-        },
-        other => other,
-    }
-}
-
 fn role_duration(hop: &Section, chained: bool) -> Result<Sourced<u32>, PlanError> {
     match hop.non_empty("duration_seconds") {
         Some(v) => {
-            let secs = parse_seconds(hop, v, ROLE_DURATION_MIN, ROLE_DURATION_MAX, false)
-                .map_err(|e| with_key(e, "duration_seconds"))?;
+            let secs = parse_seconds(
+                hop,
+                "duration_seconds",
+                v,
+                (ROLE_DURATION_MIN, ROLE_DURATION_MAX),
+                false,
+            )?;
             if chained && secs > ROLE_CHAINING_MAX {
                 return Err(PlanError::ChainingCap {
                     profile: hop.name.clone(),
@@ -706,8 +695,13 @@ fn session_duration(
         .chain(std::iter::once(base));
     for p in candidates {
         if let Some(v) = p.non_empty(SESSION_DURATION_KEY) {
-            let secs = parse_seconds(p, v, SESSION_DURATION_MIN, SESSION_DURATION_MAX, true)
-                .map_err(|e| with_key(e, SESSION_DURATION_KEY))?;
+            let secs = parse_seconds(
+                p,
+                SESSION_DURATION_KEY,
+                v,
+                (SESSION_DURATION_MIN, SESSION_DURATION_MAX),
+                true,
+            )?;
             return Ok(Sourced::new(secs, From::file(&v.origin)));
         }
     }
