@@ -6,8 +6,10 @@
 //! - [`core`]: pure and synchronous — the shared config grammar and model, profile resolution into a
 //!   [`core::plan::Plan`], SigV4, STS request and response shapes, retry policy. No I/O, fully testable.
 //! - [`edge`]: I/O edges — reading the AWS files, HTTP to STS.
+//! - [`engine`]: runs a plan — base keys, the cached MFA session, role hops — over the edges.
 //! - [`cli`]: the `awsenv` commands, one file each.
 
 pub mod cli;
 pub mod core;
 pub mod edge;
+pub mod engine;

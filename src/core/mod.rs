@@ -11,6 +11,7 @@ pub mod location;
 pub mod plan;
 pub mod profile_file;
 pub mod retry;
+pub mod session_key;
 pub mod shell_words;
 pub mod sigv4;
 pub mod sts;

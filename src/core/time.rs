@@ -6,7 +6,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Seconds since 1970-01-01T00:00:00Z. Sub-second precision is dropped on purpose: every AWS format we
 /// emit has whole seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct UtcTime(pub i64);
 
 /// The civil date and time of a [`UtcTime`].
