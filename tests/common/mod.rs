@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod sts_peer;
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
