@@ -31,8 +31,9 @@ fn header_profile(line: &str, kind: FileKind) -> Option<String> {
 }
 
 /// Removes the key properties (and their continuation lines) of every section of `profile` from a
-/// file's text. A section left with no property at all loses its header as well, together with the
-/// blank lines that followed it. Returns the new text and how many properties were removed.
+/// file's text. Section headers stay, even when nothing is left under them: the profile must go on
+/// existing for awsenv and the SDKs (its keys now live in the keychain). Returns the new text and how
+/// many properties were removed.
 pub fn remove_keys(text: &str, profile: &str, kind: FileKind) -> (String, usize) {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut keep = vec![true; lines.len()];
@@ -43,9 +44,7 @@ pub fn remove_keys(text: &str, profile: &str, kind: FileKind) -> (String, usize)
             i += 1;
             continue;
         }
-        let header = i;
         let mut j = i + 1;
-        let mut others = 0;
         while j < lines.len() && !lines[j].trim_start().starts_with('[') {
             let line = lines[j];
             let is_property = !line.starts_with([' ', '\t'])
@@ -73,23 +72,8 @@ pub fn remove_keys(text: &str, profile: &str, kind: FileKind) -> (String, usize)
                     j = k;
                     continue;
                 }
-                others += 1;
             }
             j += 1;
-        }
-        if others == 0 {
-            keep[header] = false;
-            let mut k = header + 1;
-            while k < j {
-                if lines[k].trim().is_empty() {
-                    keep[k] = false;
-                } else if !keep[k] {
-                    // already removed
-                } else {
-                    break;
-                }
-                k += 1;
-            }
         }
         i = j;
     }
@@ -117,7 +101,7 @@ mod tests {
         );
         let (out, n) = remove_keys(text, "other", FileKind::Credentials);
         assert_eq!(n, 1);
-        assert!(out.ends_with("aws_secret_access_key = T\n\n"), "{out:?}");
+        assert!(out.ends_with("aws_secret_access_key = T\n\n[other]\n"), "{out:?}");
         let (out, _) = remove_keys(text, "default", FileKind::Credentials);
         assert!(
             out.starts_with("# my keys\n[default]\nregion = x\n"),
@@ -126,11 +110,11 @@ mod tests {
     }
 
     #[test]
-    fn empty_sections_lose_their_header_and_duplicates_are_all_cleaned() {
+    fn headers_stay_and_duplicates_are_all_cleaned() {
         let text = "[a]\naws_access_key_id = A\naws_secret_access_key = S\n\n[b]\nx = 1\n[a]\naws_session_token = T\n  more\n";
         let (out, n) = remove_keys(text, "a", FileKind::Credentials);
         assert_eq!(n, 3);
-        assert_eq!(out, "[b]\nx = 1\n");
+        assert_eq!(out, "[a]\n\n[b]\nx = 1\n[a]\n");
     }
 
     #[test]
