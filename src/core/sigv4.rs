@@ -9,6 +9,7 @@
 //! the region and the service, so callers that sign often can derive a [`SigningKey`] once a day and use
 //! [`sign_headers_with_key`] / [`presign_with_key`].
 
+use std::borrow::Cow;
 use std::fmt;
 
 use hmac::{Hmac, Mac};
@@ -84,6 +85,8 @@ pub struct SigningParams<'a> {
     /// A few services (IoT's MQTT gateway) want it that way; everything else signs it.
     pub omit_session_token: bool,
     /// Use `UNSIGNED-PAYLOAD` instead of the body's SHA-256 (S3 presigned URLs and streamed uploads).
+    /// An `x-amz-content-sha256` header already on the request wins over both, unless
+    /// `sign_body_header` replaces it.
     pub unsigned_payload: bool,
 }
 
@@ -367,19 +370,18 @@ fn sign(
                 || (lname == "x-amz-content-sha256" && body_header))
     };
 
-    // A caller-supplied x-amz-content-sha256 (S3's UNSIGNED-PAYLOAD, streaming) is the payload hash
-    // it vouches for, as in botocore.
+    // The payload hash: the one in the header we add; else a caller-supplied x-amz-content-sha256
+    // (S3 streaming and the like), which is what the service compares with, as botocore does; else
+    // UNSIGNED-PAYLOAD if asked; else the body's SHA-256.
     let supplied_hash = req
         .headers
         .iter()
         .find(|(n, _)| n.trim().eq_ignore_ascii_case("x-amz-content-sha256"))
         .map(|(_, v)| collapse_whitespace(v));
-    let payload_hash = if params.unsigned_payload {
-        UNSIGNED_PAYLOAD.to_owned()
-    } else if let Some(hash) = supplied_hash.filter(|_| !body_header) {
-        hash
-    } else {
-        hex(&Sha256::digest(&req.body))
+    let payload_hash = match supplied_hash {
+        Some(hash) if !body_header => hash,
+        _ if params.unsigned_payload => UNSIGNED_PAYLOAD.to_owned(),
+        _ => hex(&Sha256::digest(&req.body)),
     };
 
     let mut headers: Vec<(String, String)> = req
@@ -407,38 +409,51 @@ fn sign(
         None => (req.path_and_query.as_str(), None),
     };
     let mut query_params = parse_query(query.unwrap_or(""));
-    // The X-Amz-* parameters of a presigned URL, in the order botocore and aws-c-auth append them.
+    // The X-Amz-* parameters of a presigned URL, encoded, in the order botocore and aws-c-auth append
+    // them to the URL.
     let mut added_params: Vec<(&str, String)> = Vec::new();
     if let Form::Query { expires_in_secs } = form {
+        let credential = format!("{}/{scope}", creds.access_key_id);
         added_params.push(("X-Amz-Algorithm", ALGORITHM.to_owned()));
-        added_params.push((
-            "X-Amz-Credential",
-            format!("{}/{scope}", creds.access_key_id),
-        ));
+        added_params.push(("X-Amz-Credential", encode(credential.as_bytes(), false)));
         added_params.push(("X-Amz-Date", amz_date.clone()));
-        added_params.push(("X-Amz-SignedHeaders", signed_headers.clone()));
+        added_params.push((
+            "X-Amz-SignedHeaders",
+            encode(signed_headers.as_bytes(), false),
+        ));
         added_params.push(("X-Amz-Expires", expires_in_secs.to_string()));
         if let Some(token) = token {
-            added_params.push(("X-Amz-Security-Token", token.to_owned()));
+            added_params.push(("X-Amz-Security-Token", encode(token.as_bytes(), false)));
         }
         for (name, value) in &added_params {
             if *name != "X-Amz-Security-Token" || sign_token.is_some() {
-                query_params.push((name.to_string(), encode(value.as_bytes(), false)));
+                query_params.push((Cow::Borrowed(*name), Cow::Borrowed(value.as_str())));
             }
         }
     }
-    query_params.sort();
-    let canonical_query = query_params
-        .iter()
-        .map(|(name, value)| format!("{name}={value}"))
-        .collect::<Vec<_>>()
-        .join("&");
+    query_params.sort_unstable();
 
-    let canonical_request = format!(
-        "{}\n{}\n{canonical_query}\n{canonical_headers}\n{signed_headers}\n{payload_hash}",
-        req.method,
-        canonical_uri(path, params.normalize_path),
-    );
+    // One allocation for the usual request; longer ones grow as needed.
+    let mut canonical_request = String::with_capacity(1024);
+    canonical_request.push_str(&req.method);
+    canonical_request.push('\n');
+    push_canonical_uri(&mut canonical_request, path, params.normalize_path);
+    canonical_request.push('\n');
+    for (i, (name, value)) in query_params.iter().enumerate() {
+        if i > 0 {
+            canonical_request.push('&');
+        }
+        canonical_request.push_str(name);
+        canonical_request.push('=');
+        canonical_request.push_str(value);
+    }
+    canonical_request.push('\n');
+    canonical_request.push_str(&canonical_headers);
+    canonical_request.push('\n');
+    canonical_request.push_str(&signed_headers);
+    canonical_request.push('\n');
+    canonical_request.push_str(&payload_hash);
+
     let string_to_sign = format!(
         "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
         hex(&Sha256::digest(canonical_request.as_bytes()))
@@ -473,7 +488,7 @@ fn sign(
             for (name, value) in &added_params {
                 path_and_query.push_str(name);
                 path_and_query.push('=');
-                path_and_query.push_str(&encode(value.as_bytes(), false));
+                path_and_query.push_str(value);
                 path_and_query.push('&');
             }
             path_and_query.push_str("X-Amz-Signature=");
@@ -514,8 +529,13 @@ fn is_unreserved(b: u8) -> bool {
 /// RFC 3986 encoding as SigV4 wants it: unreserved bytes kept, everything else `%XX` upper-case;
 /// `/` kept too when `keep_slash` (paths).
 fn encode(bytes: &[u8], keep_slash: bool) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(bytes.len());
+    encode_into(&mut out, bytes, keep_slash);
+    out
+}
+
+fn encode_into(out: &mut String, bytes: &[u8], keep_slash: bool) {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
     for &b in bytes {
         if is_unreserved(b) || (keep_slash && b == b'/') {
             out.push(b as char);
@@ -525,7 +545,6 @@ fn encode(bytes: &[u8], keep_slash: bool) -> String {
             out.push(DIGITS[usize::from(b & 0x0f)] as char);
         }
     }
-    out
 }
 
 /// Decodes `%XX` escapes. A `%` not followed by two hex digits stays a literal `%`, and `+` stays `+`
@@ -559,36 +578,33 @@ fn percent_decode(s: &str) -> Vec<u8> {
     out
 }
 
-/// The canonical URI of a wire path; see [`SigningParams::normalize_path`].
-fn canonical_uri(path: &str, normalize: bool) -> String {
+/// Appends the canonical URI of a wire path; see [`SigningParams::normalize_path`].
+fn push_canonical_uri(out: &mut String, path: &str, normalize: bool) {
     if path.is_empty() {
-        return "/".to_owned();
-    }
-    if normalize {
-        encode(remove_dot_segments(path).as_bytes(), true)
+        out.push('/');
+    } else if normalize {
+        encode_into(out, remove_dot_segments(path).as_bytes(), true);
     } else {
-        encode_keeping_escapes(path)
+        push_keeping_escapes(out, path);
     }
 }
 
-/// Like [`encode`] with `/` kept, but a valid `%XX` escape stays as it is: S3 signs the path the
+/// Like [`encode_into`] with `/` kept, but a valid `%XX` escape stays as it is: S3 signs the path the
 /// client sent (botocore and the Rust SDK sign it verbatim), and `%2F` in a key is not a `/`.
-fn encode_keeping_escapes(path: &str) -> String {
+fn push_keeping_escapes(out: &mut String, path: &str) {
     let bytes = path.as_bytes();
-    let mut out = String::with_capacity(bytes.len());
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escape = b == b'%'
             && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
             && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
         if escape {
-            out.push_str(&encode(&bytes[start..i], true));
+            encode_into(out, &bytes[start..i], true);
             out.push('%');
             start = i + 1;
         }
     }
-    out.push_str(&encode(&bytes[start..], true));
-    out
+    encode_into(out, &bytes[start..], true);
 }
 
 /// RFC 3986 dot-segment removal plus the AWS rule that empty segments (`//`) go too. A trailing `/`
@@ -615,25 +631,31 @@ fn remove_dot_segments(path: &str) -> String {
 
 /// Splits a raw query into (encoded name, encoded value) pairs, each decoded first so that any
 /// spelling of the same bytes signs the same. `k` and `k=` both become `k=`; empty pieces (`&&`) go.
-fn parse_query(query: &str) -> Vec<(String, String)> {
+fn parse_query(query: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
     query
         .split('&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (
-                encode(&percent_decode(name), false),
-                encode(&percent_decode(value), false),
-            )
+            (canonical_component(name), canonical_component(value))
         })
         .collect()
+}
+
+/// A query component decoded and encoded strictly; borrowed when it already is canonical.
+fn canonical_component(raw: &str) -> Cow<'_, str> {
+    if raw.bytes().all(is_unreserved) {
+        Cow::Borrowed(raw)
+    } else {
+        Cow::Owned(encode(&percent_decode(raw), false))
+    }
 }
 
 /// Header values are trimmed and each inner run of whitespace (line folds included) becomes one space.
 fn collapse_whitespace(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for word in value
-        .split(|c: char| matches!(c, ' ' | '\t' | '\r' | '\n' | '\x0b' | '\x0c'))
+        .split([' ', '\t', '\r', '\n', '\x0b', '\x0c'])
         .filter(|w| !w.is_empty())
     {
         if !out.is_empty() {
@@ -716,6 +738,12 @@ mod tests {
         }
     }
 
+    fn canonical_uri(path: &str, normalize: bool) -> String {
+        let mut out = String::new();
+        push_canonical_uri(&mut out, path, normalize);
+        out
+    }
+
     #[test]
     fn canonical_uri_double_encodes_unless_s3() {
         assert_eq!(canonical_uri("", true), "/");
@@ -733,6 +761,10 @@ mod tests {
     fn query_is_decoded_reencoded_and_sorted_by_encoded_bytes() {
         let mut q = parse_query("b=2&a=&%E1%88%B4=x&a=1&&c&P=%2f");
         q.sort();
+        assert!(
+            matches!(q[4].0, Cow::Borrowed(_)),
+            "canonical pieces are not copied"
+        );
         let joined: Vec<String> = q.iter().map(|(k, v)| format!("{k}={v}")).collect();
         assert_eq!(joined, ["%E1%88%B4=x", "P=%2F", "a=", "a=1", "b=2", "c="]);
     }
