@@ -128,7 +128,7 @@ fn signed_calls_against_moto_with_signature_checking() {
         err.service_error().unwrap().kind(),
         ErrorKind::SignatureMismatch
     );
-    assert_eq!(peer.requests().last().unwrap().relayed, false);
+    assert!(!peer.requests().last().unwrap().relayed);
 }
 
 #[test]

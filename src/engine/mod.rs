@@ -175,11 +175,11 @@ impl Engine<'_> {
             Some(c) => c,
             None => self.base(plan).await?,
         };
-        for i in start..last {
-            if want.mfa_session_only && !matches!(plan.steps[i], Step::GetSessionToken(_)) {
+        for (step, key) in plan.steps.iter().zip(&keys).skip(start) {
+            if want.mfa_session_only && !matches!(step, Step::GetSessionToken(_)) {
                 break;
             }
-            let (new, info) = match &plan.steps[i] {
+            let (new, info) = match step {
                 Step::GetSessionToken(g) => {
                     let code = self.mfa.code(&MfaRequest {
                         serial: g.mfa_serial.value.clone(),
@@ -263,7 +263,7 @@ impl Engine<'_> {
                     )
                 }
             };
-            self.vault.save_session(&keys[i], &info, &new)?;
+            self.vault.save_session(key, &info, &new)?;
             creds = new;
         }
         if let Some(rem) = creds.remaining(UtcTime::now()) {
