@@ -105,6 +105,20 @@ fn signed_calls_against_moto_with_signature_checking() {
     let (id, _) = rt.block_on(c.caller_identity(&chain3)).unwrap();
     assert!(id.arn.contains(":assumed-role/chain3/"), "{}", id.arn);
 
+    // GetFederationToken, for console sign-in from a user's keys.
+    let (fed, _) = rt
+        .block_on(c.credentials(
+            &alice(&peer),
+            &Request::GetFederationToken {
+                name: "awsenv-alice".into(),
+                duration_seconds: Some(900),
+                policy: None,
+            },
+        ))
+        .unwrap();
+    assert!(fed.session_token.is_some() && fed.expiration.is_some());
+    assert_eq!(peer.count("GetFederationToken"), 1);
+
     // A wrong secret: moto itself says the signature does not match (the proxy stands aside).
     peer.set_proxy_verifies(false);
     let mut wrong = alice(&peer);
