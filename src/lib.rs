@@ -8,8 +8,10 @@
 //! - [`edge`]: I/O edges — reading the AWS files, HTTP to STS.
 //! - [`engine`]: runs a plan — base keys, the cached MFA session, role hops — over the edges.
 //! - [`cli`]: the `awsenv` commands, one file each.
+//! - [`thin`]: std-only pieces shared with the `awsenv-credential-process` binary.
 
 pub mod cli;
 pub mod core;
 pub mod edge;
 pub mod engine;
+pub mod thin;
