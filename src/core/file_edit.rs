@@ -101,7 +101,10 @@ mod tests {
         );
         let (out, n) = remove_keys(text, "other", FileKind::Credentials);
         assert_eq!(n, 1);
-        assert!(out.ends_with("aws_secret_access_key = T\n\n[other]\n"), "{out:?}");
+        assert!(
+            out.ends_with("aws_secret_access_key = T\n\n[other]\n"),
+            "{out:?}"
+        );
         let (out, _) = remove_keys(text, "default", FileKind::Credentials);
         assert!(
             out.starts_with("# my keys\n[default]\nregion = x\n"),
