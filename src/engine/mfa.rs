@@ -4,6 +4,8 @@
 //! otherwise an immediate error that says which command to run in a terminal. The terminal side lives
 //! in [`crate::thin::prompt`], shared with the std-only client.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Mutex;
 
 use crate::core::credentials::Secret;
@@ -57,9 +59,15 @@ impl MfaError {
     }
 }
 
+/// The future of an MFA code.
+pub type CodeFuture<'a> = Pin<Box<dyn Future<Output = Result<Secret, MfaError>> + Send + 'a>>;
+
 /// Something that can produce an MFA code.
 pub trait MfaPrompt: Send + Sync {
-    fn code(&self, req: &MfaRequest) -> Result<Secret, MfaError>;
+    fn code<'a>(&'a self, req: &'a MfaRequest) -> CodeFuture<'a>;
+
+    /// Called when this caller has to wait for a code someone else is entering for the same device.
+    fn waiting(&self, _req: &MfaRequest) {}
 }
 
 /// The interactive chain described in the module documentation.
@@ -82,7 +90,15 @@ impl InteractivePrompt {
 }
 
 impl MfaPrompt for InteractivePrompt {
-    fn code(&self, req: &MfaRequest) -> Result<Secret, MfaError> {
+    fn code<'a>(&'a self, req: &'a MfaRequest) -> CodeFuture<'a> {
+        // The prompt blocks on the terminal; in one CLI process there is nothing else to run.
+        let result = self.code_now(req);
+        Box::pin(async move { result })
+    }
+}
+
+impl InteractivePrompt {
+    fn code_now(&self, req: &MfaRequest) -> Result<Secret, MfaError> {
         let given = self.token_code.lock().expect("not poisoned").take();
         let code = match given {
             Some(code) => prompt::validate(&code),

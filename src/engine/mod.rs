@@ -5,6 +5,7 @@
 //! read and write goes through a [`Vault`], so the CLI (keychain directly) and the daemon (memory in
 //! front of the keychain) share this code.
 
+pub mod flight;
 pub mod mfa;
 pub mod process;
 
@@ -19,6 +20,7 @@ use crate::core::session_key::{step_keys, SessionKey};
 use crate::core::sts::{self, ErrorKind};
 use crate::core::time::{human_duration, UtcTime};
 use crate::edge::sts_client::{CallError, ClientSettings, StsClient};
+use flight::Flights;
 use mfa::{MfaError, MfaPrompt, MfaRequest};
 
 /// botocore refreshes credentials this long before they expire; what awsenv hands out must have more.
@@ -119,6 +121,8 @@ pub struct Engine<'a> {
     pub vault: &'a dyn Vault,
     pub mfa: &'a dyn MfaPrompt,
     pub settings: ClientSettings,
+    /// Shared single-flight locks (the daemon's); `None` runs without them (one CLI process).
+    pub flights: Option<&'a Flights>,
 }
 
 fn describe_source(s: &CredentialSource) -> &'static str {
@@ -175,17 +179,55 @@ impl Engine<'_> {
             Some(c) => c,
             None => self.base(plan).await?,
         };
-        for (step, key) in plan.steps.iter().zip(&keys).skip(start) {
+        for (i, (step, key)) in plan.steps.iter().zip(&keys).enumerate().skip(start) {
             if want.mfa_session_only && !matches!(step, Step::GetSessionToken(_)) {
                 break;
             }
+            // One prompt per MFA device at a time; callers behind it hear that they wait.
+            let device = match step {
+                Step::GetSessionToken(g) => Some(&g.mfa_serial.value),
+                Step::AssumeRole(r) => r.mfa_serial.as_ref().map(|m| &m.value),
+            };
+            let mfa_request = device.map(|serial| MfaRequest {
+                serial: serial.clone(),
+                profile: plan.profile.clone(),
+                mfa_process: self.mfa_process(step_profile(step), &plan.profile),
+            });
+            let _device_guard = match (self.flights, &mfa_request) {
+                (Some(f), Some(req)) => {
+                    let name = format!("mfa:{}", req.serial);
+                    Some(match f.try_lock(&name) {
+                        Some(g) => g,
+                        None => {
+                            self.mfa.waiting(req);
+                            f.lock(&name).await
+                        }
+                    })
+                }
+                _ => None,
+            };
+            // One STS call per cache key: whoever waited here finds the result cached.
+            let _step_guard = match self.flights {
+                Some(f) => Some(f.lock(key.as_str()).await),
+                None => None,
+            };
+            if self.flights.is_some() && !(want.force_mfa && i == 0) {
+                if let Some(c) = self.vault.session(key)? {
+                    if c.remaining(UtcTime::now())
+                        .is_some_and(|r| r > self.needed(plan, i, want))
+                    {
+                        if matches!(step, Step::GetSessionToken(_)) {
+                            mfa_session_expires = c.expiration;
+                        }
+                        creds = c;
+                        continue;
+                    }
+                }
+            }
             let (new, info) = match step {
                 Step::GetSessionToken(g) => {
-                    let code = self.mfa.code(&MfaRequest {
-                        serial: g.mfa_serial.value.clone(),
-                        profile: plan.profile.clone(),
-                        mfa_process: self.mfa_process(&g.profile, &plan.profile),
-                    })?;
+                    let req = mfa_request.as_ref().expect("a session step has a device");
+                    let code = self.mfa.code(req).await?;
                     let req = sts::Request::GetSessionToken {
                         duration_seconds: Some(g.duration_seconds.value),
                         serial_number: Some(g.mfa_serial.value.clone()),
@@ -209,12 +251,8 @@ impl Engine<'_> {
                     )
                 }
                 Step::AssumeRole(r) => {
-                    let token_code = match &r.mfa_serial {
-                        Some(serial) => Some(self.mfa.code(&MfaRequest {
-                            serial: serial.value.clone(),
-                            profile: plan.profile.clone(),
-                            mfa_process: self.mfa_process(&r.profile, &plan.profile),
-                        })?),
+                    let token_code = match &mfa_request {
+                        Some(req) => Some(self.mfa.code(req).await?),
                         None => None,
                     };
                     let mut duration = r.duration_seconds.value;
@@ -366,6 +404,13 @@ impl Engine<'_> {
                 ))),
             },
         }
+    }
+}
+
+fn step_profile(step: &Step) -> &str {
+    match step {
+        Step::GetSessionToken(g) => &g.profile,
+        Step::AssumeRole(r) => &r.profile,
     }
 }
 
