@@ -58,6 +58,19 @@ pub trait Vault: Send + Sync {
         creds: &Credentials,
     ) -> Result<(), VaultError>;
     fn delete_session(&self, key: &SessionKey) -> Result<(), VaultError>;
+    /// Deletes every cached session (not long-term keys); returns how many.
+    fn delete_all_sessions(&self) -> Result<usize, VaultError>;
+    /// Whether long-term keys are stored for `profile` (one lookup).
+    fn has_keys(&self, profile: &str) -> bool;
+}
+
+/// A [`Vault`] seen as the plan's [`plan::KeyIndex`].
+pub struct VaultKeys<'a>(pub &'a dyn Vault);
+
+impl plan::KeyIndex for VaultKeys<'_> {
+    fn has_keys(&self, profile: &str) -> bool {
+        self.0.has_keys(profile)
+    }
 }
 
 /// Why credentials could not be issued.
