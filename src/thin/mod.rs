@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod client;
 pub mod json;
 pub mod paths;
 pub mod prompt;
