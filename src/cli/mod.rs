@@ -1,10 +1,15 @@
 //! The `awsenv` command line: clap definitions and dispatch. Each subcommand lives in its own file
 //! with its own args struct and a `run`.
 
+mod credential_process;
+mod daemon;
 mod decode;
 mod direct;
 mod explain;
+mod login;
+mod logout;
 mod profiles;
+mod setup;
 mod whoami;
 
 use std::io::Write;
@@ -32,6 +37,14 @@ pub enum Command {
     Whoami(whoami::Args),
     /// Decode an "encoded authorization failure message" (STS DecodeAuthorizationMessage)
     Decode(decode::Args),
+    /// Make sure a profile's MFA session exists, asking for a code if needed
+    Login(login::Args),
+    /// Forget cached sessions (never long-term keys)
+    Logout(logout::Args),
+    /// Print a profile's credentials as credential_process JSON
+    CredentialProcess(credential_process::Args),
+    /// Run, start, stop or query the per-user daemon
+    Daemon(daemon::Args),
 }
 
 /// What every command gets: the environment, read once.
@@ -51,6 +64,10 @@ impl Run for Command {
             Command::Explain(a) => a.run(ctx),
             Command::Whoami(a) => a.run(ctx),
             Command::Decode(a) => a.run(ctx),
+            Command::Login(a) => a.run(ctx),
+            Command::Logout(a) => a.run(ctx),
+            Command::CredentialProcess(a) => a.run(ctx),
+            Command::Daemon(a) => a.run(ctx),
         }
     }
 }
@@ -77,6 +94,12 @@ fn report(e: &anyhow::Error) -> ExitCode {
     }
     let _ = writeln!(std::io::stderr(), "awsenv: {e:#}");
     ExitCode::FAILURE
+}
+
+/// The profile named, or the one the environment selects (`AWS_PROFILE`, `AWS_DEFAULT_PROFILE`,
+/// `default`).
+pub(crate) fn profile_or_default(ctx: &Context, profile: Option<String>) -> String {
+    profile.unwrap_or_else(|| crate::core::location::selected_profile(&ctx.env).0)
 }
 
 /// Writes `text` to stdout, returning I/O errors (so a broken pipe is reported, not a panic).

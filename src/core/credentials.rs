@@ -41,6 +41,23 @@ impl Credentials {
         self.expiration.map(|e| now.seconds_until(e))
     }
 
+    /// The `credential_process` JSON: `Version` the number 1, `SessionToken` and `Expiration` (RFC 3339
+    /// with `Z`) only when the credentials have them.
+    pub fn process_json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "Version": 1,
+            "AccessKeyId": self.access_key_id,
+            "SecretAccessKey": self.secret_access_key.expose(),
+        });
+        if let Some(t) = &self.session_token {
+            v["SessionToken"] = serde_json::json!(t.expose());
+        }
+        if let Some(e) = self.expiration {
+            v["Expiration"] = serde_json::json!(e.rfc3339());
+        }
+        v
+    }
+
     /// Whether these are temporary (STS) credentials.
     pub fn is_temporary(&self) -> bool {
         self.session_token.is_some()

@@ -14,7 +14,6 @@ use tokio::sync::Mutex as AsyncMutex;
 
 use super::broker::{ClientPrompt, NoPrompt};
 use super::State;
-use crate::core::credentials::Credentials;
 use crate::core::env::Env;
 use crate::core::plan;
 use crate::core::session_key::step_keys;
@@ -297,29 +296,13 @@ pub async fn issue_without_prompt(
     issue(state, profile, env, want, &NoPrompt).await
 }
 
-/// The `credential_process` JSON of a set of credentials.
-pub fn process_json(c: &Credentials) -> Value {
-    let mut v = json!({
-        "Version": 1,
-        "AccessKeyId": c.access_key_id,
-        "SecretAccessKey": c.secret_access_key.expose(),
-    });
-    if let Some(t) = &c.session_token {
-        v["SessionToken"] = json!(t.expose());
-    }
-    if let Some(e) = c.expiration {
-        v["Expiration"] = json!(e.rfc3339());
-    }
-    v
-}
-
 fn issued_reply(issued: &Issued) -> Value {
     json!({
         "v": PROTOCOL_VERSION,
         "ok": true,
         "profile": issued.profile,
         "region": issued.region,
-        "credentials": process_json(&issued.credentials),
+        "credentials": issued.credentials.process_json(),
         "mfa_expires": issued.mfa_session_expires.map(|t| t.rfc3339()),
         "notices": issued.notices,
         "sts_calls": issued.sts_calls,

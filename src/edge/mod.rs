@@ -2,4 +2,6 @@
 //! [`crate::core`] for every decision.
 
 pub mod aws_files;
+pub mod keychain;
+pub mod settings;
 pub mod sts_client;

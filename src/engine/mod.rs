@@ -6,6 +6,7 @@
 //! front of the keychain) share this code.
 
 pub mod flight;
+pub mod keychain_vault;
 pub mod mfa;
 pub mod process;
 

@@ -1,0 +1,29 @@
+//! `awsenv credential-process PROFILE`: the `credential_process` JSON, from the full binary (the small
+//! `awsenv-credential-process` does the same faster).
+
+use std::process::ExitCode;
+
+use super::{print_out, setup, Context, Run};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The profile
+    profile: String,
+    /// Run in this process instead of through the awsenv daemon
+    #[arg(long)]
+    no_daemon: bool,
+}
+
+impl Run for Args {
+    fn run(self, ctx: &Context) -> anyhow::Result<ExitCode> {
+        let h = setup::credentials(
+            ctx,
+            &self.profile,
+            crate::engine::Want::default(),
+            None,
+            self.no_daemon,
+        )?;
+        print_out(&format!("{}\n", h.credentials.process_json()))?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
