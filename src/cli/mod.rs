@@ -1,14 +1,17 @@
 //! The `awsenv` command line: clap definitions and dispatch. Each subcommand lives in its own file
 //! with its own args struct and a `run`.
 
+mod add;
 mod credential_process;
 mod daemon;
 mod decode;
 mod direct;
 mod explain;
+mod list;
 mod login;
 mod logout;
 mod profiles;
+mod remove;
 mod setup;
 mod whoami;
 
@@ -43,6 +46,12 @@ pub enum Command {
     Logout(logout::Args),
     /// Print a profile's credentials as credential_process JSON
     CredentialProcess(credential_process::Args),
+    /// Store a profile's long-term keys in the OS keychain
+    Add(add::Args),
+    /// Delete a profile's long-term keys from the keychain
+    Remove(remove::Args),
+    /// Show what the keychain holds: keys and sessions, with their time left
+    List(list::Args),
     /// Run, start, stop or query the per-user daemon
     Daemon(daemon::Args),
 }
@@ -68,6 +77,9 @@ impl Run for Command {
             Command::Logout(a) => a.run(ctx),
             Command::CredentialProcess(a) => a.run(ctx),
             Command::Daemon(a) => a.run(ctx),
+            Command::Add(a) => a.run(ctx),
+            Command::Remove(a) => a.run(ctx),
+            Command::List(a) => a.run(ctx),
         }
     }
 }

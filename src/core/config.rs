@@ -70,7 +70,8 @@ pub struct Section {
 }
 
 impl Section {
-    fn new(name: &str) -> Self {
+    /// A section with no property, defined nowhere (a profile that exists only in the keychain).
+    pub fn new(name: &str) -> Self {
         Section {
             name: name.to_string(),
             properties: BTreeMap::new(),

@@ -368,9 +368,28 @@ pub struct Inputs<'a> {
     pub keys: &'a dyn KeyIndex,
 }
 
-/// Resolves `name` into a plan.
+/// Resolves `name` into a plan. A profile named by the user or by `source_profile` that is in no
+/// file but whose keys are in the keychain (`awsenv add`) counts as an empty profile.
 pub fn resolve(inputs: &Inputs<'_>, name: &str) -> Result<Plan, PlanError> {
-    let set = inputs.profiles;
+    let mut extended: Option<ProfileSet> = None;
+    loop {
+        let set = extended.as_ref().unwrap_or(inputs.profiles);
+        match resolve_in(set, inputs, name) {
+            Err(PlanError::ProfileNotFound { name: missing, .. })
+                if inputs.keys.has_keys(&missing) && !set.profiles.contains_key(&missing) =>
+            {
+                let mut grown = set.clone();
+                grown
+                    .profiles
+                    .insert(missing.clone(), Section::new(&missing));
+                extended = Some(grown);
+            }
+            other => return other,
+        }
+    }
+}
+
+fn resolve_in(set: &ProfileSet, inputs: &Inputs<'_>, name: &str) -> Result<Plan, PlanError> {
     let target = set
         .profile(name)
         .ok_or_else(|| PlanError::ProfileNotFound {
@@ -379,6 +398,11 @@ pub fn resolve(inputs: &Inputs<'_>, name: &str) -> Result<Plan, PlanError> {
             suggestion: closest(set, name),
         })?;
 
+    let inputs = &Inputs {
+        profiles: set,
+        env: inputs.env,
+        keys: inputs.keys,
+    };
     // Walk source_profile links from the target down to the base.
     let mut hops: Vec<&Section> = Vec::new();
     let mut visited: Vec<String> = vec![name.to_string()];
