@@ -22,9 +22,10 @@
 //! for by two profiles shares one entry, and any change to the chain gives a new one. A read is one
 //! lookup of that account, never an enumeration.
 //!
-//! **Values** are JSON with a version and a kind ([`record`]); anything else found there (another
-//! tool's item, a newer format, garbage) is reported as [`KeychainError::Corrupt`] and overwritten by
-//! the next write. The JSON never goes into an error or a log line; `Debug` of the types here
+//! **Values** are JSON with a version and a kind, `{"v":1,"kind":"long_term_keys"|"session"|"index",
+//! …}` (the `record` submodule has the exact shapes); anything else found there (another tool's item,
+//! a newer format, garbage) is reported as [`KeychainError::Corrupt`] and overwritten by the next
+//! write. The JSON never goes into an error or a log line; `Debug` of the types here
 //! redacts secrets.
 //!
 //! **Listing.** `keyring` cannot enumerate, so awsenv keeps an `index` entry: the set of accounts it
@@ -361,9 +362,15 @@ impl Keychain {
         let key = EntryKey::LongTermKeys {
             profile: profile.into(),
         };
-        Ok(self
-            .read(&key, record::decode_keys)?
-            .map(|stored| stored.credentials))
+        match self.read(&key, record::decode_keys)? {
+            None => Ok(None),
+            Some(stored) if stored.profile == profile => Ok(Some(stored.credentials)),
+            // Keys filed under another profile's name (copied by hand?) are not handed out.
+            Some(stored) => Err(KeychainError::Corrupt {
+                key: key.account(),
+                reason: format!("it holds the keys of profile `{}`", stored.profile),
+            }),
+        }
     }
 
     /// Stores (or replaces) the long-term keys of `profile`.
@@ -476,7 +483,9 @@ impl Keychain {
                 continue;
             };
             listed.push(match record::decode(&bytes) {
-                Ok(record::Record::Keys(k)) if matches!(key, EntryKey::LongTermKeys { .. }) => {
+                Ok(record::Record::Keys(k))
+                    if matches!(&key, EntryKey::LongTermKeys { profile } if *profile == k.profile) =>
+                {
                     ListedEntry {
                         key,
                         profile: Some(k.profile),
@@ -501,6 +510,10 @@ impl Keychain {
                         expiration: s.credentials.expiration,
                         problem: None,
                     }
+                }
+                Ok(record::Record::Keys(k)) if matches!(key, EntryKey::LongTermKeys { .. }) => {
+                    let reason = format!("it holds the keys of profile `{}`", k.profile);
+                    ListedEntry::unreadable(key, reason)
                 }
                 Ok(_) => ListedEntry::unreadable(key, "it holds another kind of entry".into()),
                 Err(reason) => ListedEntry::unreadable(key, reason),
@@ -565,14 +578,21 @@ impl Keychain {
     fn write(&self, key: &EntryKey, info: &ItemInfo, value: String) -> Result<(), KeychainError> {
         let account = key.account();
         self.store.write(&account, info, value)?;
-        // Record the account in the index, then check that it stayed there: another process may
-        // have rewritten the index between our read and our write.
+        // Record the account in the index (usually it is there already: one read), then read the
+        // index again to check that it stayed: another process may have rewritten the index
+        // between our read and our write.
+        let (mut set, readable) = self.read_index()?;
         for _ in 0..3 {
-            let (set, _) = self.read_index()?;
-            if set.contains(&account) {
+            if readable && set.contains(&account) {
                 return Ok(());
             }
-            self.update_index(|set| set.insert(account.clone()))?;
+            set.insert(account.clone());
+            self.write_index(&set)?;
+            let (now, ok) = self.read_index()?;
+            if ok && now.contains(&account) {
+                return Ok(());
+            }
+            set = now;
         }
         Ok(())
     }
@@ -596,24 +616,26 @@ impl Keychain {
         }
     }
 
-    /// Applies `change` to the index and writes it back when `change` says it changed something.
+    /// Applies `change` to the index and writes it back when `change` says it changed something
+    /// (or the index was unreadable).
     fn update_index(
         &self,
         change: impl FnOnce(&mut BTreeSet<String>) -> bool,
     ) -> Result<(), KeychainError> {
         let (mut set, readable) = self.read_index()?;
         if change(&mut set) || !readable {
-            let info = ItemInfo {
-                label: "awsenv: index of stored entries (no secrets)".into(),
-                attributes: vec![("awsenv:kind", "index".into())],
-            };
-            self.store.write(
-                &EntryKey::Index.account(),
-                &info,
-                record::encode_index(&set),
-            )?;
+            self.write_index(&set)?;
         }
         Ok(())
+    }
+
+    fn write_index(&self, set: &BTreeSet<String>) -> Result<(), KeychainError> {
+        let info = ItemInfo {
+            label: "awsenv: index of stored entries (no secrets)".into(),
+            attributes: vec![("awsenv:kind", "index".into())],
+        };
+        self.store
+            .write(&EntryKey::Index.account(), &info, record::encode_index(set))
     }
 }
 
@@ -749,6 +771,13 @@ mod tests {
         raw.put_raw("keys/dev", json.as_bytes());
         let err = kc.get_keys("dev").unwrap_err().to_string();
         assert!(err.contains("kind `session`"), "{err}");
+
+        // Keys filed under another profile's name.
+        kc.set_keys("prod", &keys("AKIAPROD")).unwrap();
+        let json = raw.read("keys/prod").unwrap().unwrap();
+        raw.put_raw("keys/dev", &json);
+        let err = kc.get_keys("dev").unwrap_err().to_string();
+        assert!(err.contains("keys of profile `prod`"), "{err}");
         assert!(!err.contains("role-secret"), "{err}");
         let listed = kc.list().unwrap();
         let bad = listed

@@ -16,6 +16,7 @@ use super::{Backend, KeychainError};
 /// What people see of an item in a keychain viewer (Seahorse shows the label and the attributes).
 /// Only the Secret Service stores it; the other backends have nowhere to put it.
 #[derive(Debug, Clone, Default)]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub struct ItemInfo {
     pub label: String,
     pub attributes: Vec<(&'static str, String)>,
