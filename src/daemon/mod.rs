@@ -165,7 +165,12 @@ impl Daemon {
                 accepted = self.listener.accept() => {
                     let (stream, _) = match accepted {
                         Ok(s) => s,
-                        Err(_) => continue,
+                        // Out of descriptors (EMFILE) the listener stays readable and every accept
+                        // fails at once: pause rather than spin a core until a connection ends.
+                        Err(_) => {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
                     };
                     self.state.touch();
                     let state = self.state.clone();

@@ -83,10 +83,25 @@ pub fn lock(dir: &Path) -> Result<File, DirError> {
             path: path.clone(),
             source,
         })?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(_) => Err(DirError::AlreadyRunning { path }),
+    if try_lock_exclusive(&file) {
+        Ok(file)
+    } else {
+        Err(DirError::AlreadyRunning { path })
     }
+}
+
+/// `flock(LOCK_EX | LOCK_NB)`, which is what `File::try_lock` does; that needs Rust 1.89, newer than
+/// the crate's `rust-version`.
+fn try_lock_exclusive(file: &File) -> bool {
+    use std::os::fd::AsRawFd;
+    extern "C" {
+        fn flock(fd: i32, operation: i32) -> i32;
+    }
+    // The same values on Linux and macOS.
+    const LOCK_EX: i32 = 2;
+    const LOCK_NB: i32 = 4;
+    // SAFETY: flock(2) reads no memory; the descriptor stays open (borrowed) for the call.
+    unsafe { flock(file.as_raw_fd(), LOCK_EX | LOCK_NB) == 0 }
 }
 
 /// Sets a file's mode (the socket's 0600).

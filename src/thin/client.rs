@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::json::Json;
+use super::paths;
 use super::prompt;
 use super::wire::{self, MAX_MESSAGE};
 
@@ -33,12 +34,17 @@ impl std::fmt::Display for ClientError {
 }
 
 /// Sends `request` to the daemon at `socket` and returns its final reply (an object with `ok`).
-/// `get` reads the caller's environment (for the desktop prompt).
+/// `get` reads the caller's environment (for the desktop prompt). A socket in a folder that is not
+/// private to this user is refused before connecting ([`paths::check_socket_dir`]).
 pub fn request(
     socket: &Path,
     request: &Json,
     get: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Json, ClientError> {
+    let dir = socket.parent().unwrap_or(Path::new("."));
+    if !paths::check_socket_dir(dir, paths::current_uid()).map_err(ClientError::Protocol)? {
+        return Err(ClientError::NotRunning);
+    }
     let stream = match UnixStream::connect(socket) {
         Ok(s) => s,
         Err(e)
@@ -144,17 +150,29 @@ pub fn find_awsenv(current_exe: Option<PathBuf>, path: Option<String>) -> Option
         .find(|p| p.is_file())
 }
 
-/// Starts a daemon with `awsenv daemon start` and waits until the socket answers.
+/// Starts a daemon with `awsenv daemon start` and waits until the socket answers. What `start` says
+/// is kept for its failure: when several clients race to start one, the losers' "already running"
+/// must not reach the caller's stderr (Go's SDK shows a `credential_process`'s stderr).
 pub fn start_daemon(awsenv: &Path, socket: &Path) -> Result<(), String> {
-    let status = Command::new(awsenv)
+    let out = Command::new(awsenv)
         .args(["daemon", "start"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .status()
+        .stderr(Stdio::piped())
+        .output()
         .map_err(|e| format!("cannot run {}: {e}", awsenv.display()))?;
-    if !status.success() {
-        return Err(format!("`{} daemon start` failed", awsenv.display()));
+    if !out.status.success() {
+        let said = String::from_utf8_lossy(&out.stderr);
+        let said: Vec<&str> = said
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.strip_prefix("awsenv: ").unwrap_or(l))
+            .collect();
+        let said = said.join("; ");
+        return Err(format!(
+            "`{} daemon start` failed: {said}",
+            awsenv.display()
+        ));
     }
     wait_for(socket, Duration::from_secs(5))
 }
