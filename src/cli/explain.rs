@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::{print_out, Context, Run};
-use crate::core::plan::{self, Inputs, NoKeys, Plan, Source, Step};
+use super::{print_out, setup, Context, Run};
+use crate::core::plan::{self, Inputs, Plan, Source, Step};
 use crate::core::time::human_duration;
 use crate::edge::aws_files;
 
@@ -25,10 +25,11 @@ impl Run for Args {
         let profile = self
             .profile
             .unwrap_or_else(|| loaded.locations.profile.clone());
+        let keys = setup::key_index(ctx);
         let inputs = Inputs {
             profiles: &loaded.profiles,
             env: &ctx.env,
-            keys: &NoKeys,
+            keys: keys.as_ref(),
         };
         let plan = plan::resolve(&inputs, &profile)?;
         let kind = plan::kind_of(&inputs, &profile);

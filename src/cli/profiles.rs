@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::{print_out, Context, Run};
-use crate::core::plan::{kind_of, Inputs, NoKeys};
+use super::{print_out, setup, Context, Run};
+use crate::core::plan::{kind_of, Inputs};
 use crate::edge::aws_files;
 
 #[derive(Debug, clap::Args)]
@@ -20,10 +20,11 @@ impl Run for Args {
     fn run(self, ctx: &Context) -> anyhow::Result<ExitCode> {
         let loaded = aws_files::load(&ctx.env)?;
         let set = &loaded.profiles;
+        let keys = setup::key_index(ctx);
         let inputs = Inputs {
             profiles: set,
             env: &ctx.env,
-            keys: &NoKeys,
+            keys: keys.as_ref(),
         };
         let rows: Vec<_> = set
             .profiles

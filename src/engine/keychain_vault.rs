@@ -85,3 +85,9 @@ impl Vault for KeychainVault {
         self.keychain.has_keys(profile)
     }
 }
+
+impl crate::core::plan::KeyIndex for KeychainVault {
+    fn has_keys(&self, profile: &str) -> bool {
+        self.keychain.has_keys(profile)
+    }
+}

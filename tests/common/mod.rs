@@ -92,3 +92,38 @@ pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&p, text).unwrap();
     p
 }
+
+/// Runs the calling test again inside a fresh kernel session keyring (`keyctl session -`) in a user
+/// namespace of its own (`unshare --user --map-root-user`), so that every process it starts shares
+/// that keyring and no other test sees it (awsenv's keyutils entries are also linked into the user's
+/// persistent keyring, which is per user namespace). Returns `true` in the inner run (carry on with
+/// the test) and `false` in the outer one (the inner run passed, or a tool is missing outside CI).
+pub fn in_session_keyring(test_name: &str) -> bool {
+    if std::env::var_os("AWSENV_TEST_IN_KEYRING").is_some() {
+        return true;
+    }
+    let (Some(unshare), Some(keyctl)) = (require_program("unshare"), require_program("keyctl"))
+    else {
+        return false;
+    };
+    let exe = std::env::current_exe().expect("the test binary");
+    let out = std::process::Command::new(unshare)
+        .args(["--user", "--map-root-user"])
+        .arg(keyctl)
+        .args(["session", "-"])
+        .arg(exe)
+        .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
+        .env("AWSENV_TEST_IN_KEYRING", "1")
+        .output()
+        .expect("run keyctl");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("1 passed"),
+        "the test failed inside its session keyring:\n{text}"
+    );
+    false
+}

@@ -315,6 +315,16 @@ impl StsPeer {
 
     /// DecodeAuthorizationMessage of `encoded` will answer `decoded` (serialized as JSON text; a string
     /// is sent as is).
+    /// Makes the credentials of every later successful `action` expire `seconds` from now (until
+    /// [`StsPeer::reset`]), to test renewals without waiting an hour.
+    pub fn set_expiry(&self, action: &str, seconds: i64) {
+        self.control(
+            "POST",
+            "/__proxy/expiry",
+            json!({"action": action, "seconds": seconds}),
+        );
+    }
+
     pub fn register_decode(&self, encoded: &str, decoded: Value) {
         self.control(
             "POST",

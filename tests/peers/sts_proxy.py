@@ -76,6 +76,7 @@ import hmac
 import http.client
 import http.server
 import json
+import re
 import os
 import select
 import socket
@@ -172,6 +173,8 @@ class State:
     mfa_codes: dict[str, str] = field(default_factory=dict)
     used_codes: set[tuple[str, str]] = field(default_factory=set)
     decoded: dict[str, str] = field(default_factory=dict)
+    # action -> seconds: answers of that action expire this soon (to test renewals quickly)
+    expiry: dict[str, int] = field(default_factory=dict)
     release: threading.Event = field(default_factory=threading.Event)
 
     def learn(self, akid: str, secret: str, token: str | None) -> None:
@@ -188,6 +191,7 @@ class State:
             self.mfa_codes.clear()
             self.used_codes.clear()
             self.decoded.clear()
+            self.expiry.clear()
             self.release.set()
             self.release = threading.Event()
 
@@ -474,6 +478,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with state.lock:
                 state.decoded[data.get("encoded", "")] = text
             return self.send_json({"ok": True})
+        if route == ("POST", "/__proxy/expiry"):
+            action, seconds = data.get("action"), data.get("seconds")
+            if not action or not isinstance(seconds, int):
+                return self.send_json({"error": "need `action` and integer `seconds`"}, 400)
+            with state.lock:
+                state.expiry[action] = seconds
+            return self.send_json({"ok": True})
         if route == ("POST", "/__proxy/verify"):
             with state.lock:
                 state.verify = bool(data.get("enabled", True))
@@ -544,6 +555,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         record["relayed"] = True
         if 200 <= status < 300:
             learn_credentials(state, answer)
+            with state.lock:
+                seconds = state.expiry.get(action)
+            if seconds is not None:
+                soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
+                answer = re.sub(rb"<Expiration>[^<]*</Expiration>", f"<Expiration>{soon}</Expiration>".encode(), answer)
         if skewed:
             headers = [(n, v) for n, v in headers if n.lower() != "date"]
             headers.append(("Date", formatdate(now, usegmt=True)))

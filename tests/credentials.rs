@@ -1,0 +1,410 @@
+//! The credential engine end to end, in-process (`--no-daemon`): long-term keys in the kernel
+//! keyring, an MFA session asked for once, role credentials minted from it, renewed without a code,
+//! handed to the AWS CLI through `credential_process`; the terminal prompt driven through a real
+//! pseudo-terminal; and no key material left on disk.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::sts_peer::{StsPeer, SESSION_NAME};
+use serde_json::Value;
+
+struct World {
+    peer: StsPeer,
+    home: tempfile::TempDir,
+}
+
+impl World {
+    fn start() -> Option<World> {
+        let peer = StsPeer::start()?;
+        let home = tempfile::tempdir().unwrap();
+        let mfa = peer.mfa_serial().to_string();
+        let config = format!(
+            "[profile alice]\nmfa_serial = {mfa}\n\n\
+             [profile dev]\nrole_arn = {dev}\nsource_profile = alice\nmfa_serial = {mfa}\nrole_session_name = {SESSION_NAME}\nregion = eu-west-1\n\n\
+             [profile chain2]\nrole_arn = {chain2}\nsource_profile = dev\nrole_session_name = {SESSION_NAME}\n\n\
+             [profile byprocess]\nrole_arn = {dev}\nsource_profile = alice\nmfa_serial = {mfa}\nrole_session_name = {SESSION_NAME}\nmfa_process = cat {home}/code\n",
+            dev = peer.role_arn("dev"),
+            chain2 = peer.role_arn("chain2"),
+            home = home.path().display(),
+        );
+        common::write_file(home.path(), ".aws/config", &config);
+        std::fs::create_dir_all(home.path().join("run")).unwrap();
+        let w = World { peer, home };
+        let (akid, secret) = w.peer.user_key();
+        let out = w.run(
+            &["add", "alice", "--from-env"],
+            &[
+                ("AWS_ACCESS_KEY_ID", akid.as_str()),
+                ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
+            ],
+        );
+        assert!(out.status.success(), "add: {}", stderr(&out));
+        Some(w)
+    }
+
+    fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    fn command(&self, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .env_clear()
+            .env("HOME", self.home())
+            .env("XDG_RUNTIME_DIR", self.home().join("run"))
+            .env("XDG_CONFIG_HOME", self.home().join(".config"))
+            .env("AWSENV_KEYCHAIN", "keyutils")
+            .env("AWS_ENDPOINT_URL_STS", self.peer.endpoint())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs awsenv in a new session with no controlling terminal.
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command(&common::bin("awsenv"), args, env);
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setsid is async-signal-safe; it detaches the child from our terminal.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix_setsid();
+                Ok(())
+            });
+        }
+        cmd.output().unwrap()
+    }
+
+    fn creds(&self, profile: &str) -> Value {
+        let out = self.run(&["credential-process", profile, "--no-daemon"], &[]);
+        assert!(out.status.success(), "credential-process: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).expect("one JSON document on stdout")
+    }
+}
+
+/// `setsid()` without libc: the syscall through std's only exposure, `process_group` is not enough
+/// to drop the controlling terminal, so call the C library function directly.
+fn nix_setsid() {
+    extern "C" {
+        fn setsid() -> i32;
+    }
+    // SAFETY: no arguments, no memory; failure (already a leader) is harmless here.
+    unsafe {
+        setsid();
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn one_mfa_session_and_one_role_call_for_five_uses() {
+    if !common::in_session_keyring("one_mfa_session_and_one_role_call_for_five_uses") {
+        return;
+    }
+    let Some(w) = World::start() else { return };
+    w.peer.set_mfa_code("123456");
+    let out = w.run(
+        &["login", "dev", "--token-code", "123456", "--no-daemon"],
+        &[],
+    );
+    assert!(out.status.success(), "login: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("MFA session for dev valid until"),
+        "{}",
+        stderr(&out)
+    );
+    let first = w.creds("dev");
+    for _ in 0..4 {
+        assert_eq!(w.creds("dev"), first, "served from the cache");
+    }
+    assert_eq!(w.peer.count("GetSessionToken"), 1);
+    assert_eq!(w.peer.count("AssumeRole"), 1);
+    // The credential_process shape every SDK accepts.
+    assert_eq!(first["Version"], 1);
+    assert!(first["AccessKeyId"].as_str().unwrap().len() >= 16);
+    let exp = first["Expiration"].as_str().unwrap();
+    assert!(exp.ends_with('Z') && !exp.contains('.'), "{exp}");
+    // The MFA session also serves a role chain without another code.
+    let chained = w.creds("chain2");
+    assert_ne!(chained["AccessKeyId"], first["AccessKeyId"]);
+    assert_eq!(w.peer.count("GetSessionToken"), 1);
+    assert_eq!(w.peer.count("AssumeRole"), 2, "dev reused, chain2 minted");
+    // Every AssumeRole was signed by the MFA session's key, not alice's long-term one.
+    let (alice, _) = w.peer.user_key();
+    let requests = w.peer.requests();
+    assert!(requests
+        .iter()
+        .filter(|r| r.action == "AssumeRole")
+        .all(|r| r.access_key_id.as_deref() != Some(alice.as_str()) && !r.mfa));
+}
+
+#[test]
+fn expired_role_credentials_are_renewed_without_a_code() {
+    if !common::in_session_keyring("expired_role_credentials_are_renewed_without_a_code") {
+        return;
+    }
+    let Some(w) = World::start() else { return };
+    w.peer.set_mfa_code("654321");
+    assert!(w
+        .run(
+            &["login", "dev", "--token-code", "654321", "--no-daemon"],
+            &[]
+        )
+        .status
+        .success());
+    // Role credentials that are about to expire must not be handed out: they are renewed.
+    w.peer.set_expiry("AssumeRole", 120);
+    let a = w.creds("dev");
+    let b = w.creds("dev");
+    assert_ne!(a["AccessKeyId"], b["AccessKeyId"], "renewed, not reused");
+    assert_eq!(w.peer.count("AssumeRole"), 2);
+    assert_eq!(w.peer.count("GetSessionToken"), 1, "no new MFA code");
+}
+
+#[test]
+fn wrong_code_is_refused_and_nothing_is_cached() {
+    if !common::in_session_keyring("wrong_code_is_refused_and_nothing_is_cached") {
+        return;
+    }
+    let Some(w) = World::start() else { return };
+    w.peer.set_mfa_code("111111");
+    let out = w.run(
+        &["login", "dev", "--token-code", "222222", "--no-daemon"],
+        &[],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("MFA code was refused"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_eq!(w.peer.count("GetSessionToken"), 1, "no retry loop");
+    // Nothing was cached: the next call needs a code, and there is no terminal to ask.
+    let out = w.run(&["credential-process", "dev", "--no-daemon"], &[]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out)
+            .contains("no terminal to ask for the MFA code of dev — run `awsenv login dev`"),
+        "{}",
+        stderr(&out)
+    );
+    // A malformed code never reaches STS.
+    let out = w.run(
+        &["login", "dev", "--token-code", "12ab56", "--no-daemon"],
+        &[],
+    );
+    assert!(
+        stderr(&out).contains("must be 6 digits"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(w.peer.count("GetSessionToken"), 1);
+}
+
+#[test]
+fn mfa_process_gives_the_code() {
+    if !common::in_session_keyring("mfa_process_gives_the_code") {
+        return;
+    }
+    let Some(w) = World::start() else { return };
+    w.peer.set_mfa_code("314159");
+    std::fs::write(w.home().join("code"), "314159\n").unwrap();
+    let c = w.creds("byprocess");
+    assert!(c["SessionToken"].is_string());
+    assert_eq!(w.peer.count("GetSessionToken"), 1);
+}
+
+#[test]
+fn aws_cli_runs_with_credential_process() {
+    if !common::in_session_keyring("aws_cli_runs_with_credential_process") {
+        return;
+    }
+    let Some(w) = World::start() else { return };
+    let Some(py) = common::venv_python() else {
+        return;
+    };
+    let aws = py.parent().unwrap().join("aws");
+    w.peer.set_mfa_code("271828");
+    assert!(w
+        .run(
+            &["login", "dev", "--token-code", "271828", "--no-daemon"],
+            &[]
+        )
+        .status
+        .success());
+    let mut config = std::fs::read_to_string(w.home().join(".aws/config")).unwrap();
+    config.push_str(&format!(
+        "\n[profile cli]\ncredential_process = {} credential-process dev --no-daemon\nregion = us-east-1\n",
+        common::bin("awsenv").display()
+    ));
+    std::fs::write(w.home().join(".aws/config"), config).unwrap();
+    let out = w
+        .command(
+            &aws,
+            &[
+                "sts",
+                "get-caller-identity",
+                "--profile",
+                "cli",
+                "--output",
+                "json",
+            ],
+            &[],
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "aws: {}", stderr(&out));
+    let id: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        id["Arn"]
+            .as_str()
+            .unwrap()
+            .contains(":assumed-role/dev/awsenv-test"),
+        "{id}"
+    );
+    assert_eq!(w.peer.count("GetSessionToken"), 1);
+}
+
+#[test]
+fn terminal_prompt_right_wrong_and_malformed_codes() {
+    if !common::in_session_keyring("terminal_prompt_right_wrong_and_malformed_codes") {
+        return;
+    }
+    let Some(w) = World::start() else { return };
+    let Some(py) = common::venv_python() else {
+        return;
+    };
+    w.peer.set_mfa_code("161803");
+    // pexpect drives `awsenv login` on a real pseudo-terminal.
+    let script = r#"
+import os, sys, pexpect
+awsenv = sys.argv[1]
+def login():
+    return pexpect.spawn(awsenv, ["login", "dev", "--no-daemon"], env=dict(os.environ), encoding="utf-8", timeout=20)
+p = login()
+p.expect_exact("MFA code for " + os.environ["MFA_SERIAL"] + " (profile dev): ")
+p.sendline("12ab")
+p.expect_exact("is not an MFA code: it must be 6 digits")
+p.expect_exact("MFA code for")
+p.sendline("000000")
+p.expect_exact("MFA code was refused")
+p.expect(pexpect.EOF)
+p.close()
+assert p.exitstatus != 0, p.exitstatus
+p = login()
+p.expect_exact("(profile dev): ")
+p.sendline("161803")
+p.expect_exact("MFA session for dev valid until")
+p.expect(pexpect.EOF)
+p.close()
+assert p.exitstatus == 0, p.exitstatus
+print("prompts ok")
+"#;
+    let out = w
+        .command(
+            &py,
+            &["-c", script, common::bin("awsenv").to_str().unwrap()],
+            &[("MFA_SERIAL", w.peer.mfa_serial())],
+        )
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("prompts ok"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    // One refused code and one accepted; the malformed one never reached STS.
+    assert_eq!(w.peer.count("GetSessionToken"), 2);
+}
+
+#[test]
+fn import_moves_keys_out_of_the_plaintext_file() {
+    if !common::in_session_keyring("import_moves_keys_out_of_the_plaintext_file") {
+        return;
+    }
+    let Some(w) = World::start() else { return };
+    let (akid, secret) = w.peer.user_key();
+    let original = format!(
+        "# my credentials\n[legacy]\n; work account\naws_access_key_id = {akid}\naws_secret_access_key = {secret}\nregion = eu-north-1\n\n[other]\naws_access_key_id = AKIAOTHEROTHEROTHER1\naws_secret_access_key = other-secret\n"
+    );
+    let creds = common::write_file(w.home(), ".aws/credentials", &original);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = w.run(&["add", "legacy", "--import", "--remove-plaintext"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = std::fs::read_to_string(&creds).unwrap();
+    assert_eq!(
+        after,
+        "# my credentials\n[legacy]\n; work account\nregion = eu-north-1\n\n[other]\naws_access_key_id = AKIAOTHEROTHEROTHER1\naws_secret_access_key = other-secret\n"
+    );
+    assert_eq!(
+        std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // The keys now come from the keychain.
+    let out = w.run(&["explain", "legacy", "--json"], &[]);
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["plan"]["source"]["kind"], "keychain", "{plan}");
+    let out = w.run(&["list", "--json"], &[]);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = list.to_string();
+    assert!(text.contains("\"profile\":\"legacy\""), "{text}");
+    assert!(!text.contains(&secret), "list never shows secrets");
+    // remove deletes them again.
+    assert!(w.run(&["remove", "legacy"], &[]).status.success());
+    assert!(!w.run(&["remove", "legacy"], &[]).status.success());
+}
+
+/// Files under `dir` (recursively) that contain any of `needles`.
+fn files_containing(dir: &Path, needles: &[String]) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return hits;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() && !p.is_symlink() {
+            hits.extend(files_containing(&p, needles));
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            let text = String::from_utf8_lossy(&bytes);
+            if needles.iter().any(|n| text.contains(n.as_str())) {
+                hits.push(p);
+            }
+        }
+    }
+    hits
+}
+
+#[test]
+fn no_key_material_on_disk() {
+    if !common::in_session_keyring("no_key_material_on_disk") {
+        return;
+    }
+    let Some(w) = World::start() else { return };
+    w.peer.set_mfa_code("999999");
+    assert!(w
+        .run(
+            &["login", "dev", "--token-code", "999999", "--no-daemon"],
+            &[]
+        )
+        .status
+        .success());
+    let role = w.creds("dev");
+    let chain = w.creds("chain2");
+    let (_, alice_secret) = w.peer.user_key();
+    let mut needles = vec![alice_secret];
+    for c in [&role, &chain] {
+        needles.push(c["SecretAccessKey"].as_str().unwrap().to_string());
+        needles.push(c["SessionToken"].as_str().unwrap().to_string());
+    }
+    let hits = files_containing(w.home(), &needles);
+    assert!(hits.is_empty(), "secrets on disk: {hits:?}");
+    let hits = files_containing(&std::env::temp_dir(), &needles[..1]);
+    assert!(hits.is_empty(), "secrets in the temp dir: {hits:?}");
+}
