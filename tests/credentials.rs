@@ -408,3 +408,238 @@ fn no_key_material_on_disk() {
     let hits = files_containing(&std::env::temp_dir(), &needles[..1]);
     assert!(hits.is_empty(), "secrets in the temp dir: {hits:?}");
 }
+
+/// Stale variables a shell may hold from an earlier export or from the user: each would make some SDK
+/// ignore or misread the new credentials.
+const STALE: [(&str, &str); 7] = [
+    ("AWS_PROFILE", "ghost"),
+    ("AWS_SECURITY_TOKEN", "stale-security-token"),
+    ("AWS_ACCESS_KEY_ID", "AKIASTALESTALESTALE1"),
+    ("AWS_SECRET_ACCESS_KEY", "stale-secret"),
+    ("AWS_SESSION_TOKEN", "stale-session-token"),
+    ("AWS_REGION", "ap-south-1"),
+    ("AWSENV_PROFILE", "old"),
+];
+
+/// Prints what boto3 makes of the environment (identity, region, key) and the variables that matter,
+/// then exits with the status given as its argument.
+const BOTO3_PROBE: &str = r#"
+import json, os, sys, boto3
+s = boto3.Session()
+c = s.get_credentials().get_frozen_credentials()
+arn = s.client("sts").get_caller_identity()["Arn"]
+names = ["AWS_PROFILE", "AWS_SECURITY_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION", "AWSENV_PROFILE",
+         "AWSENV_EXPIRES", "AWS_CREDENTIAL_EXPIRATION", "AWS_SESSION_TOKEN"]
+print(json.dumps({"arn": arn, "region": s.region_name, "key": c.access_key,
+                  "env": {n: os.environ.get(n) for n in names}}))
+sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+"#;
+
+/// Stops the daemon a test started through the shorthand, even when the test fails.
+struct StopDaemon<'a>(&'a World);
+
+impl Drop for StopDaemon<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.run(&["daemon", "stop"], &[]);
+    }
+}
+
+#[test]
+fn boto3_reads_the_exported_variables() {
+    if !common::in_session_keyring("boto3_reads_the_exported_variables") {
+        return;
+    }
+    let Some(w) = World::start() else { return };
+    let Some(py) = common::venv_python() else {
+        return;
+    };
+    w.peer.set_mfa_code("314159");
+    let _stop = StopDaemon(&w);
+    // The shorthand, through the daemon (started on demand), with the code given up front.
+    let out = w.run(&["dev", "--token-code", "314159"], &STALE);
+    assert!(out.status.success(), "awsenv dev: {}", stderr(&out));
+    let script = common::write_file(
+        w.home(),
+        "exported.sh",
+        std::str::from_utf8(&out.stdout).unwrap(),
+    );
+    let probe = common::write_file(w.home(), "probe.py", BOTO3_PROBE);
+    let run_probe = format!(
+        ". '{}' && exec '{}' '{}'",
+        script.display(),
+        py.display(),
+        probe.display()
+    );
+    let out = w
+        .command(Path::new("/bin/bash"), &["-c", &run_probe], &STALE)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "boto3: {}", stderr(&out));
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        seen["arn"]
+            .as_str()
+            .unwrap()
+            .contains(":assumed-role/dev/awsenv-test"),
+        "{seen}"
+    );
+    assert_eq!(seen["region"], "eu-west-1", "the profile's region: {seen}");
+    assert_ne!(seen["key"], STALE[2].1);
+    let env = &seen["env"];
+    assert_eq!(env["AWS_PROFILE"], Value::Null, "{seen}");
+    assert_eq!(env["AWS_SECURITY_TOKEN"], Value::Null, "{seen}");
+    assert_eq!(env["AWSENV_PROFILE"], "dev");
+    assert!(env["AWSENV_EXPIRES"]
+        .as_str()
+        .unwrap()
+        .parse::<i64>()
+        .is_ok());
+    assert!(env["AWS_CREDENTIAL_EXPIRATION"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
+    // A second export is served from the daemon's cache: no new STS call.
+    let again = w.run(&["export", "dev", "--format", "json"], &[]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    let vars: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(vars["AWS_ACCESS_KEY_ID"], seen["key"]);
+    assert_eq!(w.peer.count("GetSessionToken"), 1);
+    assert_eq!(w.peer.count("AssumeRole"), 1);
+}
+
+#[test]
+fn exec_replaces_earlier_variables_and_passes_the_exit_status() {
+    if !common::in_session_keyring("exec_replaces_earlier_variables_and_passes_the_exit_status") {
+        return;
+    }
+    let Some(w) = World::start() else { return };
+    let Some(py) = common::venv_python() else {
+        return;
+    };
+    w.peer.set_mfa_code("141421");
+    // The user's default region, which SDKs read from the config when no region variable is set.
+    let config = w.home().join(".aws/config");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[default]\nregion = us-west-2\n");
+    std::fs::write(&config, text).unwrap();
+    let probe = common::write_file(w.home(), "probe.py", BOTO3_PROBE);
+    let (py, probe) = (py.to_str().unwrap(), probe.to_str().unwrap());
+    let out = w.run(
+        &[
+            "exec",
+            "chain2",
+            "--token-code",
+            "141421",
+            "--no-daemon",
+            "--",
+            py,
+            probe,
+            "7",
+        ],
+        &STALE,
+    );
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        seen["arn"]
+            .as_str()
+            .unwrap()
+            .contains(":assumed-role/chain2/awsenv-test"),
+        "{seen}"
+    );
+    let env = &seen["env"];
+    assert_eq!(env["AWS_PROFILE"], Value::Null, "{seen}");
+    assert_eq!(env["AWS_SECURITY_TOKEN"], Value::Null, "{seen}");
+    assert_ne!(env["AWS_SESSION_TOKEN"], STALE[4].1);
+    assert_eq!(env["AWSENV_PROFILE"], "chain2");
+    // chain2 names no region, and the old one came from an earlier export: none is set, so the
+    // SDK falls back to the user's default.
+    assert_eq!(env["AWS_REGION"], Value::Null, "{seen}");
+    assert_eq!(env["AWS_DEFAULT_REGION"], Value::Null, "{seen}");
+    assert_eq!(seen["region"], "us-west-2", "{seen}");
+
+    let out = w.run(
+        &[
+            "exec",
+            "chain2",
+            "--no-daemon",
+            "--",
+            "no-such-command-awsenv",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(127));
+    assert!(stderr(&out).contains("cannot run `no-such-command-awsenv`"));
+    assert_eq!(w.peer.count("GetSessionToken"), 1);
+}
+
+#[test]
+fn ensure_renews_early_and_refuses_what_sts_cannot_give() {
+    if !common::in_session_keyring("ensure_renews_early_and_refuses_what_sts_cannot_give") {
+        return;
+    }
+    let Some(w) = World::start() else { return };
+    w.peer.set_mfa_code("173205");
+    assert!(w
+        .run(
+            &["login", "dev", "--token-code", "173205", "--no-daemon"],
+            &[]
+        )
+        .status
+        .success());
+    let export = |ensure: Option<&str>| {
+        let mut args = vec!["export", "dev", "--no-daemon", "--format", "json"];
+        if let Some(e) = ensure {
+            args.extend(["--ensure", e]);
+        }
+        w.run(&args, &[])
+    };
+    // Role credentials with 30 minutes left are good enough by default…
+    w.peer.set_expiry("AssumeRole", 1800);
+    assert!(export(None).status.success());
+    assert!(export(None).status.success());
+    assert_eq!(w.peer.count("AssumeRole"), 1);
+    // …but not for --ensure 50m: renewed, and when STS still gives only 30 minutes, refused.
+    let out = export(Some("50m"));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("less than --ensure 50m"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(out.stdout.is_empty(), "nothing exported");
+    assert_eq!(w.peer.count("AssumeRole"), 2);
+    // With hour-long credentials the demand is met, then served from cache.
+    w.peer.set_expiry("AssumeRole", 3600);
+    assert!(export(Some("50m")).status.success());
+    assert!(export(Some("50m")).status.success());
+    assert_eq!(w.peer.count("AssumeRole"), 3);
+    // More than STS ever gives is refused before any call.
+    let out = export(Some("13h"));
+    assert!(
+        stderr(&out).contains("at most 12 hours"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(w.peer.count("AssumeRole"), 3);
+    assert_eq!(w.peer.count("GetSessionToken"), 1, "never a new code");
+}
+
+#[test]
+fn without_a_terminal_the_prompt_fails_at_once_with_the_fix() {
+    if !common::in_session_keyring("without_a_terminal_the_prompt_fails_at_once_with_the_fix") {
+        return;
+    }
+    let Some(w) = World::start() else { return };
+    // No terminal (setsid), no desktop prompt on PATH: a clear error, not a hang.
+    let out = w.run(
+        &["export", "dev", "--no-daemon"],
+        &[("PATH", "/usr/bin:/bin"), ("DISPLAY", "")],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("no terminal"), "{err}");
+    assert!(err.contains("awsenv login dev"), "{err}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(w.peer.count("GetSessionToken"), 0);
+}

@@ -843,12 +843,15 @@ fn a_client_of_another_user_is_refused_and_the_daemon_goes_on() {
         cmd.arg(program).args(args).env("HOME", "/nonexistent");
         run_to_end(cmd, COMMAND_LIMIT)
     };
-    // The daemon answers before reading and closes with the request unread, so the connection is
-    // reset once the answer has been read: read until then.
+    // The daemon answers before reading and closes with the request unread, so the send may meet a
+    // closed socket and the connection is reset once the answer has been read: read until then.
     const RAW_CLIENT: &str = "import socket, sys\n\
         s = socket.socket(socket.AF_UNIX)\n\
         s.connect(sys.argv[1])\n\
-        s.sendall(sys.argv[2].encode() + b'\\n')\n\
+        try:\n\
+        \x20   s.sendall(sys.argv[2].encode() + b'\\n')\n\
+        except (BrokenPipeError, ConnectionResetError):\n\
+        \x20   pass\n\
         data = b''\n\
         while True:\n\
         \x20   try:\n\
@@ -1191,6 +1194,49 @@ fn the_client_names_the_fix_when_the_daemon_speaks_another_protocol() {
         assert!(err.contains(says), "{case}: {err}");
         assert_eq!(err.lines().count(), 1, "{case}: one line: {err}");
     }
+    assert!(w.daemon_pids().is_empty(), "no daemon was started");
+
+    // `daemon start` meeting a daemon of another protocol says what to do instead of claiming
+    // success, and `daemon stop` still sends it `shutdown` (understood by every version).
+    let _ = std::fs::remove_file(w.socket());
+    let listener = UnixListener::bind(w.socket()).unwrap();
+    let fake = std::thread::spawn(move || {
+        let mut requests = Vec::new();
+        for _ in 0..2 {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            reader.read_line(&mut request).unwrap();
+            (&stream)
+                .write_all(b"{\"v\":2,\"ok\":true,\"status\":{}}\n")
+                .unwrap();
+            requests.push(request);
+        }
+        // Gone, as a daemon that obeyed `shutdown` would be.
+        drop(listener);
+        requests
+    });
+    let start = w.awsenv(&["daemon", "start"]);
+    assert!(!start.status.success(), "start must not claim success");
+    assert!(
+        text(&start.stderr).contains("restart it with `awsenv daemon stop`"),
+        "{}",
+        text(&start.stderr)
+    );
+    let socket = w.socket();
+    let stop = std::thread::spawn({
+        let w_cmd = w.command(&common::bin("awsenv"), &["daemon", "stop"]);
+        move || run_to_end(w_cmd, Duration::from_secs(10))
+    });
+    let requests = fake.join().unwrap();
+    let _ = std::fs::remove_file(&socket);
+    let stop = stop.join().unwrap();
+    let ops: Vec<Value> = requests
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(r).unwrap()["op"].clone())
+        .collect();
+    assert_eq!(ops, [json!("status"), json!("shutdown")]);
+    assert!(stop.status.success(), "stop: {}", text(&stop.stderr));
     assert!(w.daemon_pids().is_empty(), "no daemon was started");
 }
 

@@ -90,14 +90,20 @@ impl Run for Args {
                 Ok(ExitCode::SUCCESS)
             }
             Action::Start => {
-                if let Ok(reply) = status() {
-                    let pid = reply
-                        .get("status")
-                        .and_then(|s| s.get("pid"))
-                        .and_then(Json::as_i64)
-                        .unwrap_or(0);
-                    eprintln!("awsenv: the daemon is already running (pid {pid})");
-                    return Ok(ExitCode::SUCCESS);
+                match status() {
+                    Ok(reply) => {
+                        let pid = reply
+                            .get("status")
+                            .and_then(|s| s.get("pid"))
+                            .and_then(Json::as_i64)
+                            .unwrap_or(0);
+                        eprintln!("awsenv: the daemon is already running (pid {pid})");
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    Err(ClientError::NotRunning) => {}
+                    // A daemon answers but cannot serve us (another protocol version, say): starting
+                    // would only meet its lock, so say what to do.
+                    Err(e) => bail!("{e}"),
                 }
                 let exe = std::env::current_exe().context("cannot find the awsenv program")?;
                 let dir = socket.parent().map(|p| p.to_path_buf()).unwrap_or_default();
@@ -122,6 +128,7 @@ impl Run for Args {
                 Ok(ExitCode::SUCCESS)
             }
             Action::Stop => {
+                let mut said = None;
                 match client::request(
                     &socket,
                     &wire::message(vec![("op", wire::s("shutdown"))]),
@@ -132,6 +139,8 @@ impl Run for Args {
                         eprintln!("awsenv: no daemon is running");
                         return Ok(ExitCode::SUCCESS);
                     }
+                    // A daemon of another version still shuts down; its reply is not ours to read.
+                    Err(ClientError::Protocol(e)) => said = Some(e),
                     Err(e) => bail!("{e}"),
                 }
                 // Wait until it has let go of the socket.
@@ -142,7 +151,10 @@ impl Run for Args {
                     }
                     std::thread::sleep(Duration::from_millis(10));
                 }
-                bail!("the daemon did not stop within 2 seconds")
+                match said {
+                    Some(e) => bail!("{e}"),
+                    None => bail!("the daemon did not stop within 2 seconds"),
+                }
             }
             Action::Status { json } => match status() {
                 Ok(reply) => {

@@ -2,12 +2,12 @@
 //! the region and STS endpoint that go with them. `whoami` and `decode` use this until the credential
 //! engine (MFA sessions, role hops) is in place.
 
-use anyhow::{anyhow, bail, Context as _};
+use anyhow::{anyhow, Context as _};
 
 use super::Context;
 use crate::core::credentials::{Credentials, Secret};
 use crate::core::endpoint::{self, StsEndpoint};
-use crate::core::plan::{self, Inputs, NoKeys, Source};
+use crate::core::plan::{self, Inputs, Source};
 use crate::edge::aws_files;
 use crate::edge::sts_client::{describe_skew, Answer, ClientSettings, StsClient};
 
@@ -53,49 +53,44 @@ pub fn credentials(ctx: &Context, profile: Option<&str>) -> anyhow::Result<Direc
         });
     }
     let name = profile.unwrap_or(&loaded.locations.profile);
+    let keys = super::setup::key_index(ctx);
     let inputs = Inputs {
         profiles: &loaded.profiles,
         env,
-        keys: &NoKeys,
+        keys: keys.as_ref(),
     };
     let plan = plan::resolve(&inputs, name)?;
-    if !plan.steps.is_empty() {
-        bail!(
-            "profile `{name}` needs {} STS call(s) first (an MFA session or AssumeRole), which this command does not make yet — `awsenv explain {name}` shows them; name the profile that holds the keys instead",
-            plan.steps.len()
-        );
-    }
-    let Source::FileKeys { profile: owner, .. } = &plan.source else {
-        bail!(
-            "profile `{name}` takes its credentials from {}, which this command cannot use yet — name a profile with keys in ~/.aws/credentials",
-            match &plan.source {
-                Source::Keychain { .. } => "the keychain",
-                Source::Process { .. } => "a credential_process",
-                _ => "a credential_source",
-            }
-        );
-    };
-    let section = loaded
-        .profiles
-        .profile(owner)
-        .ok_or_else(|| anyhow!("profile `{owner}` vanished"))?;
-    let get = |k: &str| section.non_empty(k).map(|v| v.value.clone());
-    let akid = get("aws_access_key_id").context("no aws_access_key_id")?;
-    let secret = get("aws_secret_access_key").context("no aws_secret_access_key")?;
-    let at = section
-        .value("aws_access_key_id")
-        .map(|v| v.origin.to_string())
-        .unwrap_or_default();
     let target = loaded.profiles.profile(name);
     let endpoint = endpoint::resolve(env, &loaded.profiles, target, &plan.region.value);
+    if let (true, Source::FileKeys { profile: owner, .. }) = (plan.steps.is_empty(), &plan.source) {
+        let section = loaded
+            .profiles
+            .profile(owner)
+            .ok_or_else(|| anyhow!("profile `{owner}` vanished"))?;
+        let get = |k: &str| section.non_empty(k).map(|v| v.value.clone());
+        let akid = get("aws_access_key_id").context("no aws_access_key_id")?;
+        let secret = get("aws_secret_access_key").context("no aws_secret_access_key")?;
+        let at = section
+            .value("aws_access_key_id")
+            .map(|v| v.origin.to_string())
+            .unwrap_or_default();
+        return Ok(Direct {
+            creds: Credentials {
+                access_key_id: akid,
+                secret_access_key: Secret::new(secret),
+                session_token: get("aws_session_token").map(Secret::new),
+                expiration: None,
+            },
+            label: format!("profile `{owner}` ({at})"),
+            client: StsClient::new(endpoint, settings)?,
+        });
+    }
+    // Everything else — keychain keys, an MFA session, role hops — comes from the engine.
+    let handout =
+        super::setup::credentials(ctx, name, crate::engine::Want::default(), None, false)?;
     Ok(Direct {
-        creds: Credentials {
-            access_key_id: akid,
-            secret_access_key: Secret::new(secret),
-            session_token: get("aws_session_token").map(Secret::new),
-            expiration: None,
-        },
-        label: format!("profile `{owner}` ({at})"),
+        creds: handout.credentials,
+        label: format!("profile `{name}` through awsenv"),
         client: StsClient::new(endpoint, settings)?,
     })
 }

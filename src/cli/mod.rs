@@ -6,7 +6,9 @@ mod credential_process;
 mod daemon;
 mod decode;
 mod direct;
+mod exec;
 mod explain;
+mod export;
 mod list;
 mod login;
 mod logout;
@@ -15,6 +17,7 @@ mod remove;
 mod setup;
 mod whoami;
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -24,7 +27,14 @@ use crate::core::env::Env;
 
 /// awsenv: one MFA prompt a day, AWS credentials for every shell and SDK.
 #[derive(Debug, Parser)]
-#[command(name = "awsenv", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "awsenv",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "`awsenv PROFILE [OPTIONS]` is short for `awsenv export PROFILE [OPTIONS]`: eval \"$(awsenv dev)\""
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -44,6 +54,10 @@ pub enum Command {
     Login(login::Args),
     /// Forget cached sessions (never long-term keys)
     Logout(logout::Args),
+    /// Print a profile's credentials as shell code to eval, or as JSON or .env
+    Export(export::Args),
+    /// Run a command (default: your shell) with a profile's credentials
+    Exec(exec::Args),
     /// Print a profile's credentials as credential_process JSON
     CredentialProcess(credential_process::Args),
     /// Store a profile's long-term keys in the OS keychain
@@ -54,6 +68,9 @@ pub enum Command {
     List(list::Args),
     /// Run, start, stop or query the per-user daemon
     Daemon(daemon::Args),
+    /// `awsenv PROFILE …`: `awsenv export PROFILE …`
+    #[command(external_subcommand)]
+    Shorthand(Vec<OsString>),
 }
 
 /// What every command gets: the environment, read once.
@@ -80,8 +97,40 @@ impl Run for Command {
             Command::Add(a) => a.run(ctx),
             Command::Remove(a) => a.run(ctx),
             Command::List(a) => a.run(ctx),
+            Command::Export(a) => a.run(ctx),
+            Command::Exec(a) => a.run(ctx),
+            Command::Shorthand(words) => shorthand(ctx, words),
         }
     }
+}
+
+/// `awsenv PROFILE [OPTIONS]`, parsed as `awsenv export PROFILE [OPTIONS]`. When it fails and the name
+/// looks like a mistyped subcommand, says so.
+fn shorthand(ctx: &Context, words: Vec<OsString>) -> anyhow::Result<ExitCode> {
+    #[derive(Debug, Parser)]
+    #[command(name = "awsenv", no_binary_name = true)]
+    struct Shorthand {
+        #[command(flatten)]
+        args: export::Args,
+    }
+    let name = words
+        .first()
+        .map(|w| w.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let parsed = Shorthand::try_parse_from(&words).unwrap_or_else(|e| e.exit());
+    parsed.args.run(ctx).map_err(|e| {
+        use clap::CommandFactory as _;
+        let near = Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .find(|c| crate::core::plan::edit_distance(c, &name) <= 2);
+        match near {
+            Some(c) => e.context(format!(
+                "`{name}` is neither a subcommand nor a usable profile (did you mean `awsenv {c}`?)"
+            )),
+            None => e,
+        }
+    })
 }
 
 /// Entry point of the `awsenv` binary.

@@ -22,8 +22,7 @@ use crate::thin::wire;
 #[derive(Debug, Clone)]
 pub struct Handout {
     pub credentials: Credentials,
-    pub profile: String,
-    pub region: String,
+    pub region: Option<String>,
     pub mfa_expires: Option<UtcTime>,
 }
 
@@ -47,6 +46,20 @@ pub fn want_with_ensure(ensure: Option<&str>) -> anyhow::Result<Want> {
         want.min_remaining = want.min_remaining.max(secs);
     }
     Ok(want)
+}
+
+/// What the plan needs to know about the keychain: the real one, or (when it cannot be opened) none,
+/// with a warning.
+pub fn key_index(ctx: &Context) -> Box<dyn plan::KeyIndex> {
+    match KeychainVault::open(&ctx.env) {
+        Ok(v) => Box::new(v),
+        Err(e) => {
+            eprintln!(
+                "awsenv: warning: cannot open the keychain ({e}); keys stored there are not taken into account"
+            );
+            Box::new(plan::NoKeys)
+        }
+    }
 }
 
 /// The AWS files and the keychain, for in-process work.
@@ -123,16 +136,10 @@ fn handout_from_reply(reply: &Json) -> anyhow::Result<Handout> {
             session_token: field("SessionToken").map(Secret::new),
             expiration: field("Expiration").and_then(|e| UtcTime::parse_rfc3339(&e)),
         },
-        profile: reply
-            .get("profile")
-            .and_then(Json::as_str)
-            .unwrap_or_default()
-            .to_string(),
         region: reply
             .get("region")
             .and_then(Json::as_str)
-            .unwrap_or(plan::DEFAULT_REGION)
-            .to_string(),
+            .map(str::to_string),
         mfa_expires: reply
             .get("mfa_expires")
             .and_then(Json::as_str)
@@ -162,7 +169,6 @@ pub fn credentials(
         let issued = local.issue(ctx, &plan, want, token_code)?;
         return Ok(Handout {
             credentials: issued.credentials,
-            profile: issued.profile,
             region: issued.region,
             mfa_expires: issued.mfa_session_expires,
         });
@@ -204,7 +210,6 @@ pub fn login(
         let issued = local.issue(ctx, &plan, want, token_code)?;
         return Ok(Handout {
             credentials: issued.credentials,
-            profile: issued.profile,
             region: issued.region,
             mfa_expires: issued.mfa_session_expires,
         });

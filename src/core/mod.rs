@@ -7,6 +7,7 @@ pub mod config;
 pub mod credentials;
 pub mod endpoint;
 pub mod env;
+pub mod export;
 pub mod file_edit;
 pub mod location;
 pub mod plan;

@@ -794,25 +794,27 @@ fn region(target: &Section, env: &Env, notes: &mut Vec<String>) -> Sourced<Strin
 
 /// The profile name closest to `name` (by edit distance), to suggest on a typo.
 fn closest(set: &ProfileSet, name: &str) -> Option<String> {
-    fn distance(a: &str, b: &str) -> usize {
-        let b: Vec<char> = b.chars().collect();
-        let mut prev: Vec<usize> = (0..=b.len()).collect();
-        for (i, ca) in a.chars().enumerate() {
-            let mut cur = vec![i + 1];
-            for (j, cb) in b.iter().enumerate() {
-                let cost = usize::from(ca != *cb);
-                cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-            }
-            prev = cur;
-        }
-        prev[b.len()]
-    }
     set.profiles
         .keys()
-        .map(|k| (distance(k, name), k))
+        .map(|k| (edit_distance(k, name), k))
         .filter(|(d, k)| *d <= 2.max(name.len() / 3) && *d < k.len())
         .min()
         .map(|(_, k)| k.clone())
+}
+
+/// The Levenshtein distance between two names, in characters (for "did you mean" hints).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 /// What kind of profile a section is, for `awsenv profiles`.

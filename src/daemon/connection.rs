@@ -121,6 +121,9 @@ pub async fn handle(state: Arc<State>, stream: UnixStream, uid: u32) {
         Err(e) => error_reply("bad_request", &format!("the request is not JSON: {e}")),
         Ok(req) => match req["v"].as_i64() {
             Some(PROTOCOL_VERSION) => dispatch(&state, &io, &req).await,
+            // `shutdown` is understood whatever the version, so `awsenv daemon stop` from a newer
+            // client can always replace an old daemon.
+            _ if req["op"] == "shutdown" => dispatch(&state, &io, &req).await,
             other => error_reply(
                 "version",
                 &format!(

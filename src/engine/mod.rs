@@ -119,7 +119,9 @@ impl Default for Want {
 pub struct Issued {
     pub credentials: Credentials,
     pub profile: String,
-    pub region: String,
+    /// The region the profile (or the user's environment) names; `None` when only the default applies,
+    /// so exports do not pin a region nobody chose.
+    pub region: Option<String>,
     /// When the MFA session behind these credentials ends (if there is one).
     pub mfa_session_expires: Option<UtcTime>,
     /// One-line notices for the user (a role-chaining fallback, a corrected clock…).
@@ -139,6 +141,18 @@ pub struct Engine<'a> {
     pub flights: Option<&'a Flights>,
 }
 
+/// The STS client of one `issue`, made when first needed.
+fn sts_client<'c>(
+    slot: &'c mut Option<StsClient>,
+    endpoint: &endpoint::StsEndpoint,
+    settings: ClientSettings,
+) -> Result<&'c StsClient, Box<CallError>> {
+    if slot.is_none() {
+        *slot = Some(StsClient::new(endpoint.clone(), settings).map_err(Box::new)?);
+    }
+    Ok(slot.as_ref().expect("just made"))
+}
+
 fn describe_source(s: &CredentialSource) -> &'static str {
     s.describe()
 }
@@ -148,7 +162,9 @@ impl Engine<'_> {
     pub async fn issue(&self, plan: &Plan, want: Want) -> Result<Issued, EngineError> {
         let target = self.profiles.profile(&plan.profile);
         let endpoint = endpoint::resolve(self.env, self.profiles, target, &plan.region.value);
-        let client = StsClient::new(endpoint, self.settings).map_err(EngineError::Sts)?;
+        // Made on the first STS call only: building an HTTPS client (root certificates and all) costs
+        // far more than answering from cache.
+        let mut client: Option<StsClient> = None;
         let keys = step_keys(plan);
         let now = UtcTime::now();
         let mut notices = Vec::new();
@@ -248,6 +264,8 @@ impl Engine<'_> {
                         token_code: Some(code),
                     };
                     sts_calls += 1;
+                    let client =
+                        sts_client(&mut client, &endpoint, self.settings).map_err(|e| *e)?;
                     let (c, answer) = client.credentials(&creds, &req).await?;
                     if let Some(skew) = answer.clock_skew {
                         notices.push(crate::edge::sts_client::describe_skew(skew));
@@ -280,6 +298,8 @@ impl Engine<'_> {
                             token_code: token_code.clone(),
                         };
                         sts_calls += 1;
+                        let client =
+                            sts_client(&mut client, &endpoint, self.settings).map_err(|e| *e)?;
                         match client.credentials(&creds, &req).await {
                             Ok((c, answer)) => {
                                 if let Some(skew) = answer.clock_skew {
@@ -329,7 +349,10 @@ impl Engine<'_> {
         Ok(Issued {
             credentials: creds,
             profile: plan.profile.clone(),
-            region: plan.region.value.clone(),
+            region: match plan.region.from {
+                plan::From::Default { .. } => None,
+                _ => Some(plan.region.value.clone()),
+            },
             mfa_session_expires,
             notices,
             sts_calls,

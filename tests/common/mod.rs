@@ -60,6 +60,24 @@ pub fn venv_python() -> Option<PathBuf> {
     }
 }
 
+/// A package of the JavaScript peers (`tests/js`, installed by `./tests/run` with `npm ci`): the folder
+/// to `require`, or a skip/failure as [`missing`] says.
+pub fn node_module(name: &str) -> Option<PathBuf> {
+    let modules = match std::env::var_os("AWSENV_TEST_NODE_MODULES") {
+        Some(d) => PathBuf::from(d),
+        None => repo_root().join("tests/js/node_modules"),
+    };
+    let dir = modules.join(name);
+    if dir.join("package.json").is_file() {
+        Some(dir)
+    } else {
+        missing(
+            &format!("the npm package {name} in {}", modules.display()),
+            "run ./tests/run, which installs it",
+        )
+    }
+}
+
 /// A program on `PATH`, or a skip/failure as [`missing`] says.
 pub fn require_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

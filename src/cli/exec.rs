@@ -1,0 +1,83 @@
+//! `awsenv exec PROFILE [-- COMMAND ARGS…]`: runs a command (by default your shell) with the profile's
+//! credentials in its environment, replacing any an earlier export left there.
+
+use std::ffi::OsString;
+use std::process::{Command, ExitCode};
+
+use super::export::GetArgs;
+use super::{Context, Run};
+use crate::core::export::{self, Exported};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  awsenv exec dev -- aws s3 ls\n  awsenv exec dev --ensure 2h -- terraform apply\n  awsenv exec dev            (a shell with the credentials)"
+)]
+pub struct Args {
+    /// The profile
+    profile: String,
+    #[command(flatten)]
+    get: GetArgs,
+    /// The command and its arguments, after `--` (default: $SHELL)
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<OsString>,
+}
+
+impl Run for Args {
+    fn run(self, ctx: &Context) -> anyhow::Result<ExitCode> {
+        let (program, args) = match self.command.split_first() {
+            Some((p, a)) => (p.clone(), a.to_vec()),
+            None => {
+                let shell = ctx.env.non_empty("SHELL").unwrap_or("/bin/sh");
+                eprintln!(
+                    "awsenv: starting {shell} with the credentials of {}; leave it with `exit`",
+                    self.profile
+                );
+                (OsString::from(shell), Vec::new())
+            }
+        };
+        let h = self.get.fetch(ctx, &self.profile)?;
+        let changes = export::env_changes(&Exported {
+            credentials: &h.credentials,
+            region: h.region.as_deref(),
+            profile: &self.profile,
+        })?;
+        let mut cmd = Command::new(&program);
+        cmd.args(&args);
+        // Everything an earlier export may have set goes first, so nothing stale survives.
+        for name in export::UNSET_ON_CLEAR.iter().chain(&changes.unset) {
+            cmd.env_remove(name);
+        }
+        for (name, value) in &changes.set {
+            cmd.env(name, value);
+        }
+        Ok(run(cmd, &program))
+    }
+}
+
+/// Replaces this process with the command (its exit status is then the command's own); the shells'
+/// 127 and 126 when it cannot be started.
+#[cfg(unix)]
+fn run(mut cmd: Command, program: &std::ffi::OsStr) -> ExitCode {
+    use std::os::unix::process::CommandExt as _;
+    let e = cmd.exec();
+    cannot_run(&e, program)
+}
+
+#[cfg(not(unix))]
+fn run(mut cmd: Command, program: &std::ffi::OsStr) -> ExitCode {
+    match cmd.status() {
+        Ok(s) => ExitCode::from(s.code().unwrap_or(1).clamp(0, 255) as u8),
+        Err(e) => cannot_run(&e, program),
+    }
+}
+
+fn cannot_run(e: &std::io::Error, program: &std::ffi::OsStr) -> ExitCode {
+    let shown = program.to_string_lossy();
+    if e.kind() == std::io::ErrorKind::NotFound {
+        eprintln!("awsenv: cannot run `{shown}`: no such command (is it in $PATH?)");
+        ExitCode::from(127)
+    } else {
+        eprintln!("awsenv: cannot run `{shown}`: {e}");
+        ExitCode::from(126)
+    }
+}
