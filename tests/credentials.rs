@@ -403,6 +403,32 @@ fn no_key_material_on_disk() {
         needles.push(c["SecretAccessKey"].as_str().unwrap().to_string());
         needles.push(c["SessionToken"].as_str().unwrap().to_string());
     }
+    // The same through the daemon (its log and socket folder are under the test HOME): a new MFA
+    // session and a new role, then the daemon is stopped so everything it writes is written.
+    {
+        let _stop = StopDaemon(&w);
+        let logout = w.run(&["logout", "dev"], &[]);
+        assert!(logout.status.success(), "{}", stderr(&logout));
+        w.peer.set_mfa_code("888888");
+        let login = w.run(&["login", "dev", "--token-code", "888888"], &[]);
+        assert!(login.status.success(), "{}", stderr(&login));
+        let out = w
+            .command(&common::bin("awsenv-credential-process"), &["dev"], &[])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+        needles.push(c["SecretAccessKey"].as_str().unwrap().to_string());
+        needles.push(c["SessionToken"].as_str().unwrap().to_string());
+        assert!(
+            !needles[..4].contains(needles.last().unwrap()),
+            "a new role session"
+        );
+    }
+    assert!(
+        w.home().join("run/awsenv/daemon.log").is_file(),
+        "the daemon ran and logged"
+    );
     let hits = files_containing(w.home(), &needles);
     assert!(hits.is_empty(), "secrets on disk: {hits:?}");
     let hits = files_containing(&std::env::temp_dir(), &needles[..1]);
