@@ -2,18 +2,23 @@
 //! with its own args struct and a `run`.
 
 mod add;
+mod completions;
 mod credential_process;
 mod daemon;
 mod decode;
 mod direct;
 mod exec;
 mod explain;
+mod hook;
 mod export;
 mod list;
 mod login;
 mod logout;
+mod man;
 mod profiles;
+mod prompt;
 mod remove;
+mod service;
 mod setup;
 mod whoami;
 
@@ -68,6 +73,22 @@ pub enum Command {
     List(list::Args),
     /// Run, start, stop or query the per-user daemon
     Daemon(daemon::Args),
+    /// Print the shell integration to evaluate in your shell's rc file: eval "$(awsenv hook bash)"
+    Hook(hook::Args),
+    /// Print a short prompt segment: the exported profile and the time its credentials have left
+    Prompt(prompt::Args),
+    /// Print the completion script for a shell
+    Completions(completions::Args),
+    /// Print the manual page (roff)
+    Man(man::Args),
+    /// Install, remove or check awsenv as a systemd or launchd user service
+    Service(service::Args),
+    /// (a shell function of the hook) Export a profile's credentials into this shell
+    #[command(hide = true)]
+    Use(hook::UseArgs),
+    /// (a shell function of the hook) Remove awsenv's credentials from this shell
+    #[command(hide = true)]
+    Unuse(hook::UseArgs),
     /// `awsenv PROFILE …`: `awsenv export PROFILE …`
     #[command(external_subcommand)]
     Shorthand(Vec<OsString>),
@@ -100,6 +121,12 @@ impl Run for Command {
             Command::Export(a) => a.run(ctx),
             Command::Exec(a) => a.run(ctx),
             Command::Shorthand(words) => shorthand(ctx, words),
+            Command::Hook(a) => a.run(ctx),
+            Command::Prompt(a) => a.run(ctx),
+            Command::Completions(a) => a.run(ctx),
+            Command::Man(a) => a.run(ctx),
+            Command::Service(a) => a.run(ctx),
+            Command::Use(a) | Command::Unuse(a) => a.run(ctx),
         }
     }
 }

@@ -1,0 +1,14 @@
+//! `awsenv prompt` (being written).
+
+use std::process::ExitCode;
+
+use super::{Context, Run};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+impl Run for Args {
+    fn run(self, _ctx: &Context) -> anyhow::Result<ExitCode> {
+        anyhow::bail!("`awsenv prompt` is not written yet")
+    }
+}
