@@ -25,7 +25,7 @@ const EXPIRES: i64 = 1767323045;
 const EXPIRES_RFC3339: &str = "2026-01-02T03:04:05Z";
 
 /// Every variable an export sets or unsets, written out here rather than taken from the module.
-const ALL_NAMES: [&str; 14] = [
+const ALL_NAMES: [&str; 16] = [
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
@@ -35,6 +35,8 @@ const ALL_NAMES: [&str; 14] = [
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     "AWSENV_PROFILE",
+    "AWSENV_MFA_EXPIRES",
+    "AWSENV_EXPORTED_AT",
     "AWS_PROFILE",
     "AWS_DEFAULT_PROFILE",
     "AWS_SECURITY_TOKEN",
@@ -64,6 +66,8 @@ fn expected(e: &Exported) -> Expected {
     m.insert("AWS_REGION", e.region.map(str::to_string));
     m.insert("AWS_DEFAULT_REGION", e.region.map(str::to_string));
     m.insert("AWSENV_PROFILE", Some(e.profile.to_string()));
+    m.insert("AWSENV_MFA_EXPIRES", e.mfa_expires.map(|t| t.0.to_string()));
+    m.insert("AWSENV_EXPORTED_AT", e.exported_at.map(|t| t.0.to_string()));
     m
 }
 
@@ -447,6 +451,8 @@ fn round_trip_hostile_values(shells: &[Shell]) {
                         credentials: &creds,
                         region: Some(&region),
                         profile: &profile,
+                        mfa_expires: Some(UtcTime(EXPIRES + 3600)),
+                        exported_at: Some(UtcTime(EXPIRES - 60)),
                     };
                     let context = format!(
                         "{} (LC_ALL={locale}), --format {format}, hostile value #{i} {}",
@@ -506,11 +512,15 @@ fn long_term_keys_clear_an_earlier_export() {
         credentials: &first,
         region: Some("eu-west-1"),
         profile: "dev",
+        mfa_expires: Some(UtcTime(EXPIRES + 3600)),
+        exported_at: Some(UtcTime(EXPIRES - 60)),
     };
     let later = Exported {
         credentials: &second,
         region: None,
         profile: "base",
+        mfa_expires: None,
+        exported_at: None,
     };
     for shell in shells {
         for &format in shell.formats {
@@ -551,6 +561,8 @@ fn unset_output_clears_everything() {
         credentials: &creds,
         region: Some("eu-west-1"),
         profile: "dev",
+        mfa_expires: Some(UtcTime(EXPIRES + 3600)),
+        exported_at: Some(UtcTime(EXPIRES - 60)),
     };
     for shell in shells {
         for &format in shell.formats {
@@ -584,6 +596,8 @@ fn unsetting_nothing_is_silent_in_every_shell() {
         credentials: &creds,
         region: None,
         profile: "base",
+        mfa_expires: None,
+        exported_at: None,
     };
     for shell in shells {
         for &format in shell.formats {
@@ -671,6 +685,8 @@ fn json_and_process_are_read_by_python() {
             credentials: &creds,
             region: Some(&region),
             profile: value,
+            mfa_expires: Some(UtcTime(EXPIRES + 3600)),
+            exported_at: Some(UtcTime(EXPIRES - 60)),
         };
         json_docs.push(render(&e, Format::Json).unwrap());
         process_docs.push(render(&e, Format::Process).unwrap());
@@ -683,6 +699,8 @@ fn json_and_process_are_read_by_python() {
                 credentials: &lt,
                 region: None,
                 profile: "base",
+                mfa_expires: None,
+                exported_at: None,
             },
             Format::Process,
         )
@@ -774,6 +792,8 @@ fn dotenv_is_read_alike_by_python_dotenv_and_npm_dotenv() {
             credentials: &creds,
             region: Some(&region),
             profile: &value,
+            mfa_expires: Some(UtcTime(EXPIRES + 3600)),
+            exported_at: Some(UtcTime(EXPIRES - 60)),
         };
         match render(&e, Format::Dotenv) {
             Ok(text) => {

@@ -14,6 +14,7 @@ use crate::core::export::{self, Exported};
 )]
 pub struct Args {
     /// The profile
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::profile_names))]
     profile: String,
     #[command(flatten)]
     get: GetArgs,
@@ -40,6 +41,8 @@ impl Run for Args {
             credentials: &h.credentials,
             region: h.region.as_deref(),
             profile: &self.profile,
+            mfa_expires: h.mfa_expires,
+            exported_at: Some(crate::core::time::UtcTime::now()),
         })?;
         let mut cmd = Command::new(&program);
         cmd.args(&args);

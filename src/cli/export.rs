@@ -14,6 +14,7 @@ use crate::core::export::{self, Exported, Format};
 pub struct Args {
     /// The profile (default: $AWS_PROFILE, then the profile exported last ($AWSENV_PROFILE), then
     /// `default`)
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::profile_names))]
     pub(crate) profile: Option<String>,
     /// The output: shell code (env, env-no-export, fish, powershell, windows-cmd, nu), a JSON object
     /// of the variables, the credential_process document, or a .env file
@@ -44,12 +45,17 @@ pub struct GetArgs {
     /// Run in this process instead of through the awsenv daemon
     #[arg(long)]
     pub(crate) no_daemon: bool,
+    /// Never ask for an MFA code: when one is needed, fail with exit status 4 (for scripts and the
+    /// shell hook)
+    #[arg(long, conflicts_with = "token_code")]
+    pub(crate) no_prompt: bool,
 }
 
 impl GetArgs {
     /// The profile's credentials, ready to export, with `--ensure` kept.
     pub(crate) fn fetch(self, ctx: &Context, profile: &str) -> anyhow::Result<setup::Handout> {
-        let want = setup::want_with_ensure(self.ensure.as_deref())?;
+        let mut want = setup::want_with_ensure(self.ensure.as_deref())?;
+        want.no_prompt = self.no_prompt;
         let handout = setup::credentials(ctx, profile, want, self.token_code, self.no_daemon)?;
         if let (Some(ensure), Some(exp)) = (&self.ensure, handout.credentials.expiration) {
             let left = crate::core::time::UtcTime::now().seconds_until(exp);
@@ -87,6 +93,8 @@ impl Run for Args {
                 credentials: &h.credentials,
                 region: h.region.as_deref(),
                 profile: &profile,
+                mfa_expires: h.mfa_expires,
+                exported_at: Some(crate::core::time::UtcTime::now()),
             },
             self.format,
         )?;

@@ -9,8 +9,8 @@ mod decode;
 mod direct;
 mod exec;
 mod explain;
-mod hook;
 mod export;
+mod hook;
 mod list;
 mod login;
 mod logout;
@@ -162,6 +162,7 @@ fn shorthand(ctx: &Context, words: Vec<OsString>) -> anyhow::Result<ExitCode> {
 
 /// Entry point of the `awsenv` binary.
 pub fn main() -> ExitCode {
+    clap_complete::CompleteEnv::with_factory(completions::command).complete();
     let cli = Cli::parse();
     let ctx = Context {
         env: Env::from_process(),
@@ -181,7 +182,26 @@ fn report(e: &anyhow::Error) -> ExitCode {
         }
     }
     let _ = writeln!(std::io::stderr(), "awsenv: {e:#}");
+    if mfa_needed(e) {
+        return ExitCode::from(EXIT_MFA_NEEDED);
+    }
     ExitCode::FAILURE
+}
+
+/// Exit status when an MFA code would be needed but prompts were turned off (`--no-prompt`): the
+/// shell hook tells the user once and removes the variables.
+pub(crate) const EXIT_MFA_NEEDED: u8 = 4;
+
+fn mfa_needed(e: &anyhow::Error) -> bool {
+    use crate::engine::{mfa::MfaError, EngineError};
+    e.chain().any(|c| {
+        c.downcast_ref::<setup::MfaNeeded>().is_some()
+            || matches!(
+                c.downcast_ref::<EngineError>(),
+                Some(EngineError::Mfa(MfaError::Needed { .. }))
+            )
+            || matches!(c.downcast_ref::<MfaError>(), Some(MfaError::Needed { .. }))
+    })
 }
 
 /// The profile named, or the one the environment selects (`AWS_PROFILE`, `AWS_DEFAULT_PROFILE`,

@@ -118,9 +118,24 @@ pub fn ask_daemon(ctx: &Context, request: &Json) -> anyhow::Result<Json> {
         Err(ClientError::NotRunning) => {
             let exe = std::env::current_exe().context("cannot find the awsenv program")?;
             client::start_daemon(&exe, &socket).map_err(|e| anyhow!("{e}"))?;
-            client::request(&socket, request, &get).map_err(|e| anyhow!("{e}"))
+            client::request(&socket, request, &get).map_err(client_error)
         }
-        other => other.map_err(|e| anyhow!("{e}")),
+        other => other.map_err(client_error),
+    }
+}
+
+/// The daemon refused because an MFA code would be needed and prompts were off (`--no-prompt`); the
+/// message says what to run. Exits with [`super::EXIT_MFA_NEEDED`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct MfaNeeded(pub String);
+
+fn client_error(e: ClientError) -> anyhow::Error {
+    match e {
+        ClientError::Daemon { code, message } if code == wire::MFA_NEEDED => {
+            anyhow::Error::new(MfaNeeded(message))
+        }
+        e => anyhow!("{e}"),
     }
 }
 
@@ -185,6 +200,9 @@ pub fn credentials(
     ];
     if let Some(code) = token_code {
         fields.push(("token_code", wire::s(&code)));
+    }
+    if want.no_prompt {
+        fields.push(("prompt", Json::Bool(false)));
     }
     let reply = ask_daemon(ctx, &wire::message(fields))?;
     print_notices(&reply);

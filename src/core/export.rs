@@ -14,12 +14,18 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::credentials::Credentials;
+use super::time::UtcTime;
 
 /// What to export: the credentials, the region (if any) and the profile they belong to.
 pub struct Exported<'a> {
     pub credentials: &'a Credentials,
     pub region: Option<&'a str>,
     pub profile: &'a str,
+    /// When the MFA session behind the credentials ends (`AWSENV_MFA_EXPIRES`), for prompts.
+    pub mfa_expires: Option<UtcTime>,
+    /// When the export was made (`AWSENV_EXPORTED_AT`): the shell hook compares it with the time of
+    /// the last `awsenv logout`.
+    pub exported_at: Option<UtcTime>,
 }
 
 /// An output format of `awsenv export`.
@@ -129,6 +135,10 @@ pub const AWSENV_EXPIRES: &str = "AWSENV_EXPIRES";
 pub const AWS_REGION: &str = "AWS_REGION";
 pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
 pub const AWSENV_PROFILE: &str = "AWSENV_PROFILE";
+/// The end of the MFA session, as Unix seconds.
+pub const AWSENV_MFA_EXPIRES: &str = "AWSENV_MFA_EXPIRES";
+/// When the variables were exported, as Unix seconds.
+pub const AWSENV_EXPORTED_AT: &str = "AWSENV_EXPORTED_AT";
 
 /// Unset by every export: each makes some SDK ignore or misread the exported keys (see
 /// `aws-reference.md` §2).
@@ -143,7 +153,7 @@ pub const ALWAYS_UNSET: [&str; 5] = [
 /// What `--unset` removes: every variable an export sets, plus `AWS_SECURITY_TOKEN` (a stale token).
 /// The user's own settings (`AWS_PROFILE`, `AWS_SDK_LOAD_CONFIG`, …) are left alone: an export already
 /// removed them, so if they are back the user put them there.
-pub const UNSET_ON_CLEAR: [&str; 10] = [
+pub const UNSET_ON_CLEAR: [&str; 12] = [
     AWS_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY,
     AWS_SESSION_TOKEN,
@@ -154,6 +164,8 @@ pub const UNSET_ON_CLEAR: [&str; 10] = [
     AWS_REGION,
     AWS_DEFAULT_REGION,
     AWSENV_PROFILE,
+    AWSENV_MFA_EXPIRES,
+    AWSENV_EXPORTED_AT,
 ];
 
 /// The environment changes of one export, format-independent: also what `awsenv exec` would apply to a
@@ -215,6 +227,14 @@ pub fn env_changes(e: &Exported) -> Result<EnvChanges, ExportError> {
         None => unset.extend([AWS_REGION, AWS_DEFAULT_REGION]),
     }
     set.push((AWSENV_PROFILE, e.profile.to_string()));
+    match e.mfa_expires {
+        Some(t) => set.push((AWSENV_MFA_EXPIRES, t.0.to_string())),
+        None => unset.push(AWSENV_MFA_EXPIRES),
+    }
+    match e.exported_at {
+        Some(t) => set.push((AWSENV_EXPORTED_AT, t.0.to_string())),
+        None => unset.push(AWSENV_EXPORTED_AT),
+    }
     if let Some((variable, _)) = set.iter().find(|(_, v)| v.contains('\0')) {
         return Err(ExportError::Nul { variable });
     }
@@ -481,6 +501,8 @@ mod tests {
             credentials: c,
             region: Some("eu-west-1"),
             profile: "dev",
+            mfa_expires: Some(UtcTime(EPOCH + 3600)),
+            exported_at: Some(UtcTime(EPOCH - 100)),
         }
     }
 
@@ -516,6 +538,8 @@ export AWSENV_EXPIRES='1767323045'
 export AWS_REGION='eu-west-1'
 export AWS_DEFAULT_REGION='eu-west-1'
 export AWSENV_PROFILE='dev'
+export AWSENV_MFA_EXPIRES='1767326645'
+export AWSENV_EXPORTED_AT='1767322945'
 "
         );
     }
@@ -527,6 +551,8 @@ export AWSENV_PROFILE='dev'
             credentials: &c,
             region: None,
             profile: "base",
+            mfa_expires: None,
+            exported_at: None,
         };
         assert_eq!(
             render(&e, Format::Env).unwrap(),
@@ -542,6 +568,8 @@ unset -v AWS_SESSION_EXPIRATION
 unset -v AWSENV_EXPIRES
 unset -v AWS_REGION
 unset -v AWS_DEFAULT_REGION
+unset -v AWSENV_MFA_EXPIRES
+unset -v AWSENV_EXPORTED_AT
 export AWS_ACCESS_KEY_ID='AKIAEXAMPLE'
 export AWS_SECRET_ACCESS_KEY='wJalr/K7+MDENG'
 export AWSENV_PROFILE='base'
@@ -555,7 +583,7 @@ export AWSENV_PROFILE='base'
         let out = render(&dev(&c), Format::EnvNoExport).unwrap();
         assert!(out.starts_with("unset -v AWS_PROFILE\n"), "{out}");
         assert!(out.contains("\nAWS_ACCESS_KEY_ID='ASIAEXAMPLE'\n"), "{out}");
-        assert!(out.ends_with("\nAWS_DEFAULT_REGION='eu-west-1'\nAWSENV_PROFILE='dev'\n"));
+        assert!(out.ends_with("\nAWSENV_PROFILE='dev'\nAWSENV_MFA_EXPIRES='1767326645'\nAWSENV_EXPORTED_AT='1767322945'\n"));
         assert!(!out.contains("export"), "{out}");
     }
 
@@ -579,6 +607,8 @@ set -gx AWSENV_EXPIRES '1767323045'
 set -gx AWS_REGION 'eu-west-1'
 set -gx AWS_DEFAULT_REGION 'eu-west-1'
 set -gx AWSENV_PROFILE 'dev'
+set -gx AWSENV_MFA_EXPIRES '1767326645'
+set -gx AWSENV_EXPORTED_AT '1767322945'
 "
         );
     }
@@ -604,6 +634,8 @@ $Env:AWSENV_EXPIRES = '1767323045'
 $Env:AWS_REGION = 'eu-west-1'
 $Env:AWS_DEFAULT_REGION = 'eu-west-1'
 $Env:AWSENV_PROFILE = 'dev'
+$Env:AWSENV_MFA_EXPIRES = '1767326645'
+$Env:AWSENV_EXPORTED_AT = '1767322945'
 "
         );
     }
@@ -628,6 +660,8 @@ set \"AWSENV_EXPIRES=1767323045\"
 set \"AWS_REGION=eu-west-1\"
 set \"AWS_DEFAULT_REGION=eu-west-1\"
 set \"AWSENV_PROFILE=dev\"
+set \"AWSENV_MFA_EXPIRES=1767326645\"
+set \"AWSENV_EXPORTED_AT=1767322945\"
 "
         );
     }
@@ -650,6 +684,8 @@ load-env {
     AWS_REGION: \"eu-west-1\"
     AWS_DEFAULT_REGION: \"eu-west-1\"
     AWSENV_PROFILE: \"dev\"
+    AWSENV_MFA_EXPIRES: \"1767326645\"
+    AWSENV_EXPORTED_AT: \"1767322945\"
 }
 "
         );
@@ -669,7 +705,9 @@ load-env {
   "AWSENV_EXPIRES": "1767323045",
   "AWS_REGION": "eu-west-1",
   "AWS_DEFAULT_REGION": "eu-west-1",
-  "AWSENV_PROFILE": "dev"
+  "AWSENV_PROFILE": "dev",
+  "AWSENV_MFA_EXPIRES": "1767326645",
+  "AWSENV_EXPORTED_AT": "1767322945"
 }
 "#
         );
@@ -705,6 +743,8 @@ AWSENV_EXPIRES=\"1767323045\"
 AWS_REGION=\"eu-west-1\"
 AWS_DEFAULT_REGION=\"eu-west-1\"
 AWSENV_PROFILE=\"dev\"
+AWSENV_MFA_EXPIRES=\"1767326645\"
+AWSENV_EXPORTED_AT=\"1767322945\"
 "
         );
     }
@@ -724,6 +764,8 @@ unset -v AWSENV_EXPIRES
 unset -v AWS_REGION
 unset -v AWS_DEFAULT_REGION
 unset -v AWSENV_PROFILE
+unset -v AWSENV_MFA_EXPIRES
+unset -v AWSENV_EXPORTED_AT
 "
         );
         assert_eq!(
@@ -732,17 +774,17 @@ unset -v AWSENV_PROFILE
         );
         let fish = render_unset(Format::Fish).unwrap();
         assert!(fish.starts_with("if set -q AWS_ACCESS_KEY_ID; set -e AWS_ACCESS_KEY_ID; end\n"));
-        assert_eq!(fish.lines().count(), 10);
+        assert_eq!(fish.lines().count(), 12);
         let ps = render_unset(Format::Powershell).unwrap();
-        assert!(ps.ends_with("Remove-Item Env:AWSENV_PROFILE -ErrorAction SilentlyContinue\n"));
-        assert_eq!(ps.lines().count(), 10);
+        assert!(ps.ends_with("Remove-Item Env:AWSENV_EXPORTED_AT -ErrorAction SilentlyContinue\n"));
+        assert_eq!(ps.lines().count(), 12);
         let cmd = render_unset(Format::WindowsCmd).unwrap();
         assert!(cmd.starts_with("set \"AWS_ACCESS_KEY_ID=\"\n"), "{cmd}");
         assert_eq!(
             render_unset(Format::Nu).unwrap(),
             "hide-env -i AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_SECURITY_TOKEN \
              AWS_CREDENTIAL_EXPIRATION AWS_SESSION_EXPIRATION AWSENV_EXPIRES AWS_REGION AWS_DEFAULT_REGION \
-             AWSENV_PROFILE\n"
+             AWSENV_PROFILE AWSENV_MFA_EXPIRES AWSENV_EXPORTED_AT\n"
         );
         for format in [Format::Json, Format::Process, Format::Dotenv] {
             assert_eq!(
@@ -806,6 +848,8 @@ unset -v AWSENV_PROFILE
             credentials: &c,
             region: None,
             profile: "de\0v",
+            mfa_expires: None,
+            exported_at: None,
         };
         assert_eq!(
             render(&e, Format::Json),

@@ -22,7 +22,7 @@ use crate::edge::aws_files;
 use crate::edge::sts_client::ClientSettings;
 use crate::engine::mfa::{MfaError, MfaPrompt};
 use crate::engine::{Engine, EngineError, Issued, Vault, VaultKeys, Want};
-use crate::thin::wire::{FORWARDED_ENV, MAX_MESSAGE, PROTOCOL_VERSION};
+use crate::thin::wire::{FORWARDED_ENV, MAX_MESSAGE, MFA_NEEDED, PROTOCOL_VERSION};
 
 /// How long a client has to send its request line.
 const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
@@ -162,6 +162,7 @@ async fn dispatch(state: &Arc<State>, io: &Arc<AsyncMutex<Io>>, req: &Value) -> 
                     .as_i64()
                     .unwrap_or(Want::default().min_remaining)
                     .max(Want::default().min_remaining),
+                no_prompt: req["prompt"].as_bool() == Some(false),
                 ..Want::default()
             };
             let prompt = ClientPrompt {
@@ -315,6 +316,7 @@ fn issued_reply(issued: &Issued) -> Value {
 fn engine_error(e: &EngineError) -> Value {
     let code = match e {
         EngineError::Mfa(MfaError::NoTerminal { .. }) => "no_terminal",
+        EngineError::Mfa(MfaError::Needed { .. }) => MFA_NEEDED,
         EngineError::Mfa(_) => "mfa",
         EngineError::Plan(_) => "plan",
         EngineError::Sts(_) => "sts",

@@ -27,6 +27,8 @@ pub struct MfaRequest {
 pub enum MfaError {
     #[error("no terminal to ask for the MFA code of {profile} — run `awsenv login {profile}`")]
     NoTerminal { profile: String },
+    #[error("the MFA session for {profile} has ended — run `awsenv login {profile}`")]
+    Needed { profile: String },
     #[error("`{given}` is not an MFA code: it must be 6 digits")]
     BadFormat { given: String },
     #[error("mfa_process `{command}` failed: {reason} — run it by hand to see why, or use `awsenv login {profile} --token-code CODE`")]

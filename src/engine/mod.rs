@@ -13,7 +13,7 @@ pub mod process;
 use std::collections::BTreeMap;
 
 use crate::core::config::ProfileSet;
-use crate::core::credentials::Credentials;
+use crate::core::credentials::{Credentials, Secret};
 use crate::core::endpoint;
 use crate::core::env::Env;
 use crate::core::plan::{self, CredentialSource, Plan, Source, Step, ROLE_CHAINING_MAX};
@@ -102,6 +102,8 @@ pub struct Want {
     pub force_mfa: bool,
     /// Stop after the MFA session (`login`).
     pub mfa_session_only: bool,
+    /// Never ask for an MFA code: fail with [`MfaError::Needed`] instead (the shell hook's refresh).
+    pub no_prompt: bool,
 }
 
 impl Default for Want {
@@ -110,6 +112,7 @@ impl Default for Want {
             min_remaining: REFRESH_WINDOW + HANDOUT_MARGIN,
             force_mfa: false,
             mfa_session_only: false,
+            no_prompt: false,
         }
     }
 }
@@ -257,7 +260,7 @@ impl Engine<'_> {
             let (new, info) = match step {
                 Step::GetSessionToken(g) => {
                     let req = mfa_request.as_ref().expect("a session step has a device");
-                    let code = self.mfa.code(req).await?;
+                    let code = self.code(req, want).await?;
                     let req = sts::Request::GetSessionToken {
                         duration_seconds: Some(g.duration_seconds.value),
                         serial_number: Some(g.mfa_serial.value.clone()),
@@ -284,7 +287,7 @@ impl Engine<'_> {
                 }
                 Step::AssumeRole(r) => {
                     let token_code = match &mfa_request {
-                        Some(req) => Some(self.mfa.code(req).await?),
+                        Some(req) => Some(self.code(req, want).await?),
                         None => None,
                     };
                     let mut duration = r.duration_seconds.value;
@@ -357,6 +360,16 @@ impl Engine<'_> {
             notices,
             sts_calls,
         })
+    }
+
+    /// An MFA code from the prompt, unless the caller forbade prompts.
+    async fn code(&self, req: &MfaRequest, want: Want) -> Result<Secret, MfaError> {
+        if want.no_prompt {
+            return Err(MfaError::Needed {
+                profile: req.profile.clone(),
+            });
+        }
+        self.mfa.code(req).await
     }
 
     /// How long the credentials of step `i` must still be valid to be used from cache.

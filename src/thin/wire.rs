@@ -16,6 +16,10 @@ pub const PROTOCOL_VERSION: i64 = 1;
 /// The longest message line either side accepts.
 pub const MAX_MESSAGE: usize = 64 * 1024;
 
+/// The error code of a `credentials` request sent with `"prompt": false` that would need an MFA code
+/// (the MFA session has ended).
+pub const MFA_NEEDED: &str = "mfa_needed";
+
 /// Environment variables a client passes along, so the daemon reads the same files and endpoints the
 /// caller would (never secrets).
 pub const FORWARDED_ENV: &[&str] = &[
