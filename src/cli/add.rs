@@ -17,6 +17,7 @@ use crate::engine::keychain_vault::KeychainVault;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The profile the keys belong to
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::profile_names))]
     profile: String,
     /// Take the keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
     #[arg(long, conflicts_with = "import")]

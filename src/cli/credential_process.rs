@@ -8,6 +8,7 @@ use super::{print_out, setup, Context, Run};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The profile
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::profile_names))]
     profile: String,
     /// Run in this process instead of through the awsenv daemon
     #[arg(long)]

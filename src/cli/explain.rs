@@ -13,6 +13,7 @@ use crate::edge::aws_files;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The profile (default: $AWS_PROFILE, then $AWS_DEFAULT_PROFILE, then `default`)
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::profile_names))]
     profile: Option<String>,
     /// Print the plan as JSON
     #[arg(long)]

@@ -8,6 +8,7 @@ use crate::core::time::{human_duration, UtcTime};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The profile (default: $AWS_PROFILE, then `default`)
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::profile_names))]
     profile: Option<String>,
     /// The MFA code, instead of a prompt (six digits; a code works once)
     #[arg(long, value_name = "CODE")]

@@ -13,6 +13,7 @@ use crate::thin::wire;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The profile whose sessions to forget
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::profile_names))]
     profile: Option<String>,
     /// Forget every cached session
     #[arg(long, conflicts_with = "profile")]

@@ -10,6 +10,7 @@ use crate::engine::keychain_vault::KeychainVault;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The profile whose keys to delete
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::profile_names))]
     profile: String,
 }
 

@@ -7,6 +7,7 @@ use super::{direct, print_out, Context, Run};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The profile (default: keys in the environment, then $AWS_PROFILE, then `default`)
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::profile_names))]
     profile: Option<String>,
     /// Print the identity as JSON (the AWS CLI's shape)
     #[arg(long)]
