@@ -62,6 +62,10 @@ impl Run for Args {
             None => "all profiles".into(),
         };
         eprintln!("awsenv: forgot {deleted} cached session(s) of {what}");
+        // Hooked shells drop the variables of what was logged out at their next prompt.
+        if let Err(e) = super::hook::record_logout(ctx, self.profile.as_deref()) {
+            eprintln!("awsenv: warning: shells using these credentials are not told: {e:#}");
+        }
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -327,12 +327,12 @@ fn script(
 
 /// POSIX single quotes: nothing inside is special; a `'` is closed, escaped and reopened. (zsh's
 /// `RC_QUOTES` is not triggered: a closing quote is never directly followed by an opening one.)
-fn sh_quote(v: &str) -> String {
+pub fn sh_quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', r"'\''"))
 }
 
 /// fish single quotes: only `\\` and `\'` are escapes inside.
-fn fish_quote(v: &str) -> String {
+pub fn fish_quote(v: &str) -> String {
     format!("'{}'", v.replace('\\', r"\\").replace('\'', r"\'"))
 }
 

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod sts_peer;
+pub mod world;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
