@@ -764,6 +764,29 @@ fn install_with_a_user_manager_stops_a_self_started_daemon_and_enables_the_socke
         "{shown}"
     );
 
+    // Units written for a binary that is gone since: status names the problem and exits 1.
+    let gone = home.path().join("old/awsenv");
+    std::fs::create_dir_all(gone.parent().unwrap()).unwrap();
+    if std::fs::hard_link(common::bin("awsenv"), &gone).is_err() {
+        std::fs::copy(common::bin("awsenv"), &gone).unwrap();
+    }
+    succeeded(
+        &home.run(&gone, &["service", "install"]),
+        "install from old/",
+    );
+    std::fs::remove_file(&gone).unwrap();
+    let out = home.awsenv(&["service", "status"]);
+    let shown = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "service   PROBLEM: {} is gone — run `awsenv service install` again",
+            gone.display()
+        )),
+        "{shown}"
+    );
+    succeeded(&home.awsenv(&["service", "install"]), "install again");
+
     // uninstall: disable and stop both units, remove the files, reload.
     std::fs::write(&calls, "").unwrap();
     let said = succeeded(&home.awsenv(&["service", "uninstall"]), "service uninstall");
