@@ -60,11 +60,12 @@ __awsenv_refresh() {
 
 __awsenv_check() {
   \builtin local __awsenv_t at='' who=''
-  if [[ ! ${AWSENV_EXPIRES-} =~ ^[0-9]+$ ]]; then
+  # Digits only (a glob, cheaper than a regex): the values go into arithmetic.
+  if [[ -z ${AWSENV_EXPIRES-} || $AWSENV_EXPIRES == *[!0-9]* ]]; then
     \builtin return 0
   fi
-  if [[ -r $__awsenv_logout_file && ${AWSENV_EXPORTED_AT-} =~ ^[0-9]+$ ]] &&
-    \builtin read -r at who <"$__awsenv_logout_file" && [[ $at =~ ^[0-9]+$ ]] &&
+  if [[ -r $__awsenv_logout_file && -n ${AWSENV_EXPORTED_AT-} && $AWSENV_EXPORTED_AT != *[!0-9]* ]] &&
+    \builtin read -r at who <"$__awsenv_logout_file" && [[ -n $at && $at != *[!0-9]* ]] &&
     ((at > AWSENV_EXPORTED_AT)) && [[ $who == '*' || $who == "$AWSENV_PROFILE" ]]; then
     \builtin printf 'awsenv: logged out — the credentials of %s are removed from this shell\n' "$AWSENV_PROFILE" >&2
     __awsenv_clear
