@@ -35,6 +35,7 @@ fn scenario(shell: &str) {
     let home = w.home();
     let line = |sh: &str| match sh {
         "fish" => format!("{} hook fish | source\n", awsenv.display()),
+        "elvish" => format!("eval ({} hook elvish | slurp)\n", awsenv.display()),
         _ => format!("eval \"$('{}' hook {sh})\"\n", awsenv.display()),
     };
     // The hook is loaded twice on purpose: it must register once.
@@ -55,6 +56,19 @@ fn scenario(shell: &str) {
                 "PROMPT='AWSENV-PROMPT> '\nunsetopt PROMPT_SP\nsetopt nounset\n{}{}",
                 line("zsh"),
                 line("zsh")
+            ),
+        ),
+        "elvish" => common::write_file(
+            home,
+            ".config/elvish/rc.elv",
+            &format!(
+                "var prompts = 0\n\
+                 set edit:before-readline = [{{|| set prompts = (+ $prompts 1) }}]\n\
+                 set edit:prompt = {{ put (to-string (% $prompts 10))':AWSENV-PROMPT-'(to-string $prompts)'> ' }}\n\
+                 set edit:rprompt = {{ }}\n\
+                 set edit:prompt-stale-threshold = 10\n{}{}",
+                line("elvish"),
+                line("elvish")
             ),
         ),
         _ => common::write_file(
@@ -127,6 +141,13 @@ fn zsh_scenario() {
 fn fish_scenario() {
     if common::in_session_keyring("fish_scenario") {
         scenario("fish");
+    }
+}
+
+#[test]
+fn elvish_scenario() {
+    if common::in_session_keyring("elvish_scenario") {
+        scenario("elvish");
     }
 }
 

@@ -8,13 +8,14 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::{print_out, setup, Context, Run};
-use crate::core::export::{fish_quote, sh_quote, UNSET_ON_CLEAR};
+use crate::core::export::{fish_quote, sh_quote, ALWAYS_UNSET, UNSET_ON_CLEAR};
 use crate::core::time::UtcTime;
 use crate::engine::{HANDOUT_MARGIN, REFRESH_WINDOW};
 
 const BASH: &str = include_str!("../../shell/awsenv.bash");
 const ZSH: &str = include_str!("../../shell/awsenv.zsh");
 const FISH: &str = include_str!("../../shell/awsenv.fish");
+const ELVISH: &str = include_str!("../../shell/awsenv.elv");
 
 /// The shells with a hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -22,6 +23,7 @@ pub enum Shell {
     Bash,
     Zsh,
     Fish,
+    Elvish,
 }
 
 #[derive(Debug, clap::Args)]
@@ -54,6 +56,7 @@ pub fn render(shell: Shell, exe: &str, marker: &str) -> String {
         Shell::Bash => (BASH, sh_quote),
         Shell::Zsh => (ZSH, sh_quote),
         Shell::Fish => (FISH, fish_quote),
+        Shell::Elvish => (ELVISH, elvish_quote),
     };
     template
         .replace("__AWSENV_BIN__", &quote(exe))
@@ -63,6 +66,12 @@ pub fn render(shell: Shell, exe: &str, marker: &str) -> String {
             &(REFRESH_WINDOW + HANDOUT_MARGIN).to_string(),
         )
         .replace("__AWSENV_VARS__", &UNSET_ON_CLEAR.join(" "))
+        .replace("__AWSENV_ALWAYS_UNSET__", &ALWAYS_UNSET.join(" "))
+}
+
+/// Elvish single quotes: nothing is special inside but the quote, written twice.
+fn elvish_quote(v: &str) -> String {
+    format!("'{}'", v.replace('\'', "''"))
 }
 
 /// The file `awsenv logout` writes ("UNIX-TIME PROFILE" or "UNIX-TIME *") and every hooked shell
