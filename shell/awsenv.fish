@@ -15,8 +15,25 @@ set -g __awsenv_window __AWSENV_WINDOW__
 set -g __awsenv_retry_at 0
 set -g __awsenv_ended ''
 
+# The clock without a process: on Linux the boot time (read from /proc/stat when the exported
+# credentials change) plus the uptime (read from /proc/uptime at each prompt, by the `read` builtin:
+# no command substitution, which costs fish more than everything else here); elsewhere the `path`
+# builtin of fish 3.5+, else date(1).
+function __awsenv_boot_time
+    while read -l key value
+        if test "$key" = btime
+            echo $value
+            return 0
+        end
+    end </proc/stat
+    return 1
+end
+
 function __awsenv_now
-    if builtin -q path
+    if test -r /proc/uptime; and set -l boot (__awsenv_boot_time)
+        read -l -d . up rest </proc/uptime
+        builtin math $boot + $up
+    else if builtin -q path
         # The time of a file plus how long ago that was: now, from two builtins.
         builtin math (builtin path mtime /) + (builtin path mtime --relative /)
     else
@@ -51,22 +68,40 @@ function __awsenv_refresh --argument-names now
     end
 end
 
+# Whether the exported credentials are within the refresh window (and no retry is pending). On Linux
+# the deadline is turned into uptime seconds once per export, so a prompt costs one `read`.
+function __awsenv_due
+    if test "$AWSENV_EXPIRES" != "$__awsenv_cached_expires"
+        set -g __awsenv_cached_expires $AWSENV_EXPIRES
+        set -g __awsenv_due_up ''
+        if test -r /proc/uptime; and set -l boot (__awsenv_boot_time)
+            set -g __awsenv_due_up (builtin math $AWSENV_EXPIRES - $__awsenv_window - $boot)
+        end
+    end
+    if test -n "$__awsenv_due_up"
+        read -l -d . up rest </proc/uptime
+        test $up -ge $__awsenv_due_up; or return 1
+    else
+        set -l now (__awsenv_now)
+        test (builtin math $now + $__awsenv_window) -ge $AWSENV_EXPIRES; or return 1
+    end
+    set -l now (__awsenv_now)
+    test $now -ge $__awsenv_retry_at
+end
+
 function __awsenv_hook --on-event fish_prompt
     set -l last_status $status
     if set -q AWSENV_PROFILE; and builtin string match -qr '^[0-9]+$' -- "$AWSENV_EXPIRES"
-        set -l fields
+        set -l at ''
+        set -l who ''
         if test -r $__awsenv_logout_file; and builtin string match -qr '^[0-9]+$' -- "$AWSENV_EXPORTED_AT"
-            builtin read -l line <$__awsenv_logout_file
-            set fields (builtin string split -m 1 ' ' -- $line)
+            builtin read at who <$__awsenv_logout_file
         end
-        if test (count $fields) -eq 2; and builtin string match -qr '^[0-9]+$' -- $fields[1]; and test $fields[1] -gt $AWSENV_EXPORTED_AT; and contains -- $fields[2] '*' $AWSENV_PROFILE
+        if builtin string match -qr '^[0-9]+$' -- "$at"; and test $at -gt $AWSENV_EXPORTED_AT; and contains -- "$who" '*' $AWSENV_PROFILE
             builtin printf 'awsenv: logged out — the credentials of %s are removed from this shell\n' $AWSENV_PROFILE >&2
             __awsenv_clear
-        else
-            set -l now (__awsenv_now)
-            if test (builtin math $now + $__awsenv_window) -ge $AWSENV_EXPIRES; and test $now -ge $__awsenv_retry_at
-                __awsenv_refresh $now
-            end
+        else if __awsenv_due
+            __awsenv_refresh (__awsenv_now)
         end
     end
     return $last_status
