@@ -179,7 +179,7 @@ impl Run for Args {
         if files
             .profiles
             .profile(profile)
-            .map_or(true, |p| p.get("mfa_serial").is_none())
+            .is_none_or(|p| p.get("mfa_serial").is_none())
         {
             eprintln!(
                 "awsenv: hint: to use MFA with these keys, give the profile its device in {}:\n  [profile {profile}]\n  mfa_serial = arn:aws:iam::ACCOUNT:mfa/USER",

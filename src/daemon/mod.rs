@@ -78,6 +78,25 @@ pub struct Daemon {
     _lock: std::fs::File,
 }
 
+/// Marks an inherited descriptor close-on-exec, so processes the daemon starts (a profile's
+/// `credential_process`) do not inherit the listening socket.
+fn set_cloexec(fd: RawFd) {
+    extern "C" {
+        fn fcntl(fd: i32, cmd: i32, ...) -> i32;
+    }
+    // The same values on Linux and macOS.
+    const F_GETFD: i32 = 1;
+    const F_SETFD: i32 = 2;
+    const FD_CLOEXEC: i32 = 1;
+    // SAFETY: fcntl(2) on a descriptor we own, with integer arguments only.
+    unsafe {
+        let flags = fcntl(fd, F_GETFD);
+        if flags >= 0 {
+            fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+        }
+    }
+}
+
 /// The listening socket systemd or launchd passed in, if any (`LISTEN_PID` = us, `LISTEN_FDS` ≥ 1).
 fn inherited_listener(env: &Env) -> Option<RawFd> {
     let pid: u32 = env.get("LISTEN_PID")?.parse().ok()?;
@@ -100,6 +119,10 @@ impl Daemon {
             Some(fd) => {
                 // SAFETY: systemd's protocol hands us fd 3 as a listening socket we now own.
                 let l = unsafe { std::os::unix::net::UnixListener::from_raw_fd(fd) };
+                if l.local_addr().is_err() {
+                    anyhow::bail!("LISTEN_FDS says a socket was passed in, but descriptor {fd} is not a Unix socket — check the awsenv.socket unit (ListenStream= must be a path)");
+                }
+                set_cloexec(fd);
                 (l, false)
             }
             None => {

@@ -25,6 +25,10 @@ pub fn run(command: &str, profile: &str) -> Result<Credentials, String> {
     let out = Command::new("/bin/sh")
         .arg("-c")
         .arg(command)
+        // A socket-activated daemon's variables are about its own descriptors, not the child's.
+        .env_remove("LISTEN_PID")
+        .env_remove("LISTEN_FDS")
+        .env_remove("LISTEN_FDNAMES")
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
