@@ -25,6 +25,7 @@ use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::process::{run_to_end, signal, text, wait_until, SIGKILL, SIGTERM};
 use common::sts_peer::{StsPeer, SESSION_NAME};
 use serde_json::{json, Value};
 
@@ -33,19 +34,8 @@ const WAITING: &str = "waiting for the MFA code being entered in another termina
 /// What an `awsenv` command may take at most before the test calls it hung.
 const COMMAND_LIMIT: Duration = Duration::from_secs(30);
 
-const SIGKILL: i32 = 9;
-const SIGTERM: i32 = 15;
-
 extern "C" {
     fn setsid() -> i32;
-    fn kill(pid: i32, sig: i32) -> i32;
-}
-
-fn signal(pid: i32, sig: i32) {
-    // SAFETY: kill(2) has no memory arguments; `pid` is one of this test's processes.
-    unsafe {
-        kill(pid, sig);
-    }
 }
 
 /// One test's HOME, runtime folder and (when it needs STS) peer.
@@ -259,57 +249,6 @@ fn ended(pid: i32) -> bool {
             .next()
             .and_then(|rest| rest.split_whitespace().next())
             .is_some_and(|state| state == "Z" || state == "X"),
-    }
-}
-
-fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !ready() {
-        assert!(Instant::now() < deadline, "{what} within {limit:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Runs `cmd` to the end with its output captured; kills it and fails after `limit`.
-fn run_to_end(mut cmd: Command, limit: Duration) -> Output {
-    let what = format!(
-        "{:?} {:?}",
-        cmd.get_program(),
-        cmd.get_args().collect::<Vec<_>>()
-    );
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut v = Vec::new();
-            let _ = r.read_to_end(&mut v);
-            v
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
-    let err = drain(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
     }
 }
 

@@ -14,7 +14,8 @@
 
 mod common;
 
-use std::io::Read;
+use common::process::{run_to_end, signal, text, wait_until, SIGKILL, SIGTERM};
+
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -28,21 +29,11 @@ use serde_json::Value;
 /// What an `awsenv` command may take at most before the test calls it hung.
 const COMMAND_LIMIT: Duration = Duration::from_secs(60);
 
-const SIGKILL: i32 = 9;
-const SIGTERM: i32 = 15;
 const F_SETFD: i32 = 2;
 
 extern "C" {
-    fn kill(pid: i32, sig: i32) -> i32;
     fn dup2(old: i32, new: i32) -> i32;
     fn fcntl(fd: i32, cmd: i32, arg: i32) -> i32;
-}
-
-fn signal(pid: i32, sig: i32) {
-    // SAFETY: kill(2) has no memory arguments; `pid` is one of this test's processes.
-    unsafe {
-        kill(pid, sig);
-    }
 }
 
 /// One test's HOME (with `run/`, its `XDG_RUNTIME_DIR`, 0700). Every process still running with this
@@ -222,57 +213,6 @@ fn processes_of(home: &Path) -> Vec<i32> {
         }
     }
     found
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !ready() {
-        assert!(Instant::now() < deadline, "{what} within {limit:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Runs `cmd` to the end with its output captured; kills it and fails after `limit`.
-fn run_to_end(mut cmd: Command, limit: Duration) -> Output {
-    let what = format!(
-        "{:?} {:?}",
-        cmd.get_program(),
-        cmd.get_args().collect::<Vec<_>>()
-    );
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut v = Vec::new();
-            let _ = r.read_to_end(&mut v);
-            v
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
-    let err = drain(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
 }
 
 fn succeeded(out: &Output, what: &str) -> String {

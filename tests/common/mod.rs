@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod process;
 pub mod sts_peer;
 pub mod world;
 
