@@ -8,6 +8,17 @@ use crate::core::credentials::Credentials;
 use crate::core::session_key::SessionKey;
 use crate::engine::{SessionInfo, Vault, VaultError};
 
+/// Runs a keychain call so that it does not stall the daemon: on the multi-threaded runtime the
+/// worker hands its other tasks to another thread while the call blocks (a Secret Service call is a
+/// D-Bus round trip; an unlock dialog may take minutes).
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 /// Memory in front of a persistent [`Vault`].
 pub struct MemoryCache {
     inner: Arc<dyn Vault>,
@@ -35,14 +46,14 @@ impl MemoryCache {
 impl Vault for MemoryCache {
     fn long_term_keys(&self, profile: &str) -> Result<Option<Credentials>, VaultError> {
         // Long-term keys are not kept in memory: they are read only when a new MFA session is made.
-        self.inner.long_term_keys(profile)
+        blocking(|| self.inner.long_term_keys(profile))
     }
 
     fn session(&self, key: &SessionKey) -> Result<Option<Credentials>, VaultError> {
         if let Some(c) = self.sessions.lock().expect("not poisoned").get(key) {
             return Ok(Some(c.clone()));
         }
-        let found = self.inner.session(key)?;
+        let found = blocking(|| self.inner.session(key))?;
         if let Some(c) = &found {
             self.sessions
                 .lock()
@@ -59,7 +70,7 @@ impl Vault for MemoryCache {
         creds: &Credentials,
     ) -> Result<(), VaultError> {
         // Keychain first: what the memory holds is always also on disk.
-        self.inner.save_session(key, info, creds)?;
+        blocking(|| self.inner.save_session(key, info, creds))?;
         self.sessions
             .lock()
             .expect("not poisoned")
@@ -69,15 +80,15 @@ impl Vault for MemoryCache {
 
     fn delete_session(&self, key: &SessionKey) -> Result<(), VaultError> {
         self.sessions.lock().expect("not poisoned").remove(key);
-        self.inner.delete_session(key)
+        blocking(|| self.inner.delete_session(key))
     }
 
     fn delete_all_sessions(&self) -> Result<usize, VaultError> {
         self.sessions.lock().expect("not poisoned").clear();
-        self.inner.delete_all_sessions()
+        blocking(|| self.inner.delete_all_sessions())
     }
 
     fn has_keys(&self, profile: &str) -> bool {
-        self.inner.has_keys(profile)
+        blocking(|| self.inner.has_keys(profile))
     }
 }
