@@ -7,6 +7,7 @@ mod credential_process;
 mod daemon;
 mod decode;
 mod direct;
+mod doctor;
 mod exec;
 mod explain;
 mod export;
@@ -51,6 +52,8 @@ pub enum Command {
     Profiles(profiles::Args),
     /// Show, step by step, how awsenv will get a profile's credentials, and why
     Explain(explain::Args),
+    /// Which credentials the AWS CLI and each SDK would use here, and what is wrong with the setup
+    Doctor(doctor::Args),
     /// Ask STS who the credentials belong to (GetCallerIdentity)
     Whoami(whoami::Args),
     /// Decode an "encoded authorization failure message" (STS DecodeAuthorizationMessage)
@@ -109,6 +112,7 @@ impl Run for Command {
         match self {
             Command::Profiles(a) => a.run(ctx),
             Command::Explain(a) => a.run(ctx),
+            Command::Doctor(a) => a.run(ctx),
             Command::Whoami(a) => a.run(ctx),
             Command::Decode(a) => a.run(ctx),
             Command::Login(a) => a.run(ctx),

@@ -5,6 +5,7 @@
 pub mod botocore_compat;
 pub mod config;
 pub mod credentials;
+pub mod diagnosis;
 pub mod endpoint;
 pub mod env;
 pub mod export;
@@ -12,6 +13,7 @@ pub mod file_edit;
 pub mod location;
 pub mod plan;
 pub mod profile_file;
+pub mod provider_chain;
 pub mod retry;
 pub mod session_key;
 pub mod shell_words;

@@ -1,5 +1,7 @@
 //! Splitting a command line the way POSIX `sh` and Python's `shlex.split` do (quotes and backslashes,
-//! no expansion), for reading `credential_process` lines.
+//! no expansion), for reading `credential_process` lines, and telling where the two differ: botocore
+//! splits a `credential_process` line with `shlex.split` and runs the words without a shell, while the
+//! Rust, Go and JS SDKs hand the line to `sh -c` ([`sh_and_shlex_differ`]).
 
 use std::fmt;
 
@@ -79,9 +81,183 @@ pub fn split(line: &str) -> Result<Vec<String>, SplitError> {
     Ok(words)
 }
 
+/// Splits `line` as Python's `shlex.split(line)` does (POSIX mode, no comments): like [`split`] except
+/// that inside double quotes a backslash is kept unless it escapes `"` or `\`, and a backslash before a
+/// newline keeps the newline.
+pub fn shlex_split(line: &str) -> Result<Vec<String>, SplitError> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => word.push(c),
+                        None => return Err(SplitError("No closing quotation")),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c @ ('"' | '\\')) => word.push(c),
+                            Some(c) => {
+                                word.push('\\');
+                                word.push(c);
+                            }
+                            None => return Err(SplitError("No closing quotation")),
+                        },
+                        Some(c) => word.push(c),
+                        None => return Err(SplitError("No closing quotation")),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                match chars.next() {
+                    Some(c) => word.push(c),
+                    None => return Err(SplitError("No escaped character")),
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// How a `credential_process` line would run differently under botocore (`shlex.split`, no shell) and
+/// under `sh -c` (the Rust, Go and JS SDKs), or `None` when both run the same words. The first reason
+/// found is given: something `sh` interprets (a variable, `~`, a glob, a pipe or other operator, a
+/// comment), or quotes and backslashes that split differently.
+pub fn sh_and_shlex_differ(line: &str) -> Option<String> {
+    let mut quote: Option<char> = None;
+    let mut word_start = true;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some('\'') => {
+                if c == '\'' {
+                    quote = None;
+                }
+                word_start = false;
+                continue;
+            }
+            Some(_) => {
+                match c {
+                    '"' => quote = None,
+                    '\\' => {
+                        chars.next();
+                    }
+                    '$' | '`' => return Some(expansion(c, true)),
+                    _ => {}
+                }
+                word_start = false;
+                continue;
+            }
+            None => {}
+        }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '\\' => {
+                chars.next();
+            }
+            '$' | '`' => return Some(expansion(c, false)),
+            '|' | '&' | ';' | '<' | '>' | '(' | ')' => {
+                return Some(format!(
+                    "`{c}` is a shell operator: `sh -c` (Rust, Go and JS SDKs) acts on it, botocore (AWS CLI, boto3) passes it to the program as an argument"
+                ))
+            }
+            '*' | '?' | '[' => {
+                return Some(format!(
+                    "`{c}` is a glob: `sh -c` (Rust, Go and JS SDKs) may replace the word with file names, botocore (AWS CLI, boto3) passes it as it is"
+                ))
+            }
+            '~' if word_start => {
+                return Some("`~` starts a word: `sh -c` (Rust, Go and JS SDKs) replaces it with your home folder, botocore (AWS CLI, boto3) looks for a file named `~`".into())
+            }
+            '#' if word_start => {
+                return Some("`#` starts a word: `sh -c` (Rust, Go and JS SDKs) ignores the rest of the line as a comment, botocore (AWS CLI, boto3) passes it as arguments".into())
+            }
+            _ => {}
+        }
+        word_start = c.is_whitespace();
+    }
+    match (split(line), shlex_split(line)) {
+        (Ok(sh), Ok(py)) if sh == py => None,
+        (Ok(sh), Ok(py)) => Some(format!(
+            "the quotes split differently: `sh -c` (Rust, Go and JS SDKs) runs {sh:?}, botocore (AWS CLI, boto3) runs {py:?}"
+        )),
+        (Err(e), _) | (_, Err(e)) => Some(format!("the line cannot be split ({e})")),
+    }
+}
+
+fn expansion(c: char, in_double_quotes: bool) -> String {
+    let what = if c == '$' {
+        "`$` expands a variable or command"
+    } else {
+        "`` ` `` runs a command"
+    };
+    format!(
+        "{what}{}: under `sh -c` (Rust, Go and JS SDKs) it is expanded, botocore (AWS CLI, boto3) passes it literally",
+        if in_double_quotes { " even inside double quotes" } else { "" }
+    )
+}
+
 #[cfg(test)]
 mod tests {
-    use super::split;
+    use super::{sh_and_shlex_differ, shlex_split, split};
+
+    #[test]
+    fn shlex_keeps_backslashes_in_double_quotes() {
+        assert_eq!(
+            shlex_split(r#""a\$b" 'c d'"#).unwrap(),
+            vec![r"a\$b", "c d"]
+        );
+        assert_eq!(split(r#""a\$b""#).unwrap(), vec!["a$b"]);
+    }
+
+    #[test]
+    fn differences_between_sh_and_shlex() {
+        for same in [
+            "awsenv-credential-process dev",
+            "'/opt/my tools/get creds' --profile dev",
+            r#""/opt/my tools/get" a\ b"#,
+        ] {
+            assert_eq!(sh_and_shlex_differ(same), None, "{same}");
+        }
+        for (line, needle) in [
+            ("~/bin/creds dev", "`~`"),
+            ("creds $PROFILE", "`$`"),
+            ("creds \"$HOME/x\"", "inside double quotes"),
+            ("creds | jq .", "`|`"),
+            ("creds *.json", "glob"),
+            ("creds dev # comment", "`#`"),
+            (r#"creds "a\$b""#, "split differently"),
+            ("creds 'open", "cannot be split"),
+        ] {
+            let d = sh_and_shlex_differ(line).unwrap_or_default();
+            assert!(d.contains(needle), "{line}: {d}");
+        }
+    }
 
     #[test]
     fn splits_like_sh() {

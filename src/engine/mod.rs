@@ -374,40 +374,53 @@ impl Engine<'_> {
 
     /// How long the credentials of step `i` must still be valid to be used from cache.
     fn needed(&self, plan: &Plan, i: usize, want: Want) -> i64 {
-        let is_last = i + 1 == plan.steps.len();
-        let is_session = matches!(plan.steps[i], Step::GetSessionToken(_));
-        let is_handout = is_last || (want.mfa_session_only && is_session);
-        if !is_handout {
-            return SIGNING_MARGIN;
-        }
-        // Fresh credentials must always qualify, whatever the duration: cap the demand at what a new
-        // call would give, less two minutes.
-        let fresh = match &plan.steps[i] {
-            Step::GetSessionToken(g) => g.duration_seconds.value as i64,
-            Step::AssumeRole(r) => r.duration_seconds.value as i64,
-        };
-        want.min_remaining.min(fresh - 120).max(SIGNING_MARGIN)
+        needed(plan, i, want)
     }
 
     /// The `mfa_process` of the step's profile, else of the profile asked for.
     fn mfa_process(&self, step_profile: &str, target: &str) -> Option<String> {
-        [step_profile, target].iter().find_map(|p| {
-            self.profiles
-                .profile(p)
-                .and_then(|s| s.non_empty("mfa_process"))
-                .map(|v| v.value.clone())
-        })
+        mfa_process(self.profiles, step_profile, target)
     }
+}
 
+/// How long the credentials of step `i` must still be valid to be used from cache.
+fn needed(plan: &Plan, i: usize, want: Want) -> i64 {
+    let is_last = i + 1 == plan.steps.len();
+    let is_session = matches!(plan.steps[i], Step::GetSessionToken(_));
+    let is_handout = is_last || (want.mfa_session_only && is_session);
+    if !is_handout {
+        return SIGNING_MARGIN;
+    }
+    // Fresh credentials must always qualify, whatever the duration: cap the demand at what a new
+    // call would give, less two minutes.
+    let fresh = match &plan.steps[i] {
+        Step::GetSessionToken(g) => g.duration_seconds.value as i64,
+        Step::AssumeRole(r) => r.duration_seconds.value as i64,
+    };
+    want.min_remaining.min(fresh - 120).max(SIGNING_MARGIN)
+}
+
+/// The `mfa_process` of the step's profile, else of the profile asked for.
+fn mfa_process(profiles: &ProfileSet, step_profile: &str, target: &str) -> Option<String> {
+    [step_profile, target].iter().find_map(|p| {
+        profiles
+            .profile(p)
+            .and_then(|s| s.non_empty("mfa_process"))
+            .map(|v| v.value.clone())
+    })
+}
+
+impl Engine<'_> {
     /// The base credentials of a plan.
     async fn base(&self, plan: &Plan) -> Result<Credentials, EngineError> {
         match &plan.source {
-            Source::Keychain { profile } => self
-                .vault
-                .long_term_keys(profile)?
-                .ok_or_else(|| EngineError::NoKeys {
-                    profile: profile.clone(),
-                }),
+            Source::Keychain { profile } => {
+                self.vault
+                    .long_term_keys(profile)?
+                    .ok_or_else(|| EngineError::NoKeys {
+                        profile: profile.clone(),
+                    })
+            }
             Source::FileKeys { profile, .. } => {
                 let p = self
                     .profiles
@@ -448,10 +461,27 @@ impl Engine<'_> {
                         ))),
                     }
                 }
-                other => Err(EngineError::Source(format!(
-                    "profile `{profile}` takes its source credentials from {}, which awsenv cannot read yet",
-                    describe_source(&other)
-                ))),
+                other
+                @ (CredentialSource::Ec2InstanceMetadata | CredentialSource::EcsContainer) => {
+                    let section = self.profiles.profile(profile);
+                    let fetched = if other == CredentialSource::EcsContainer {
+                        match crate::core::metadata::container_target(self.env) {
+                            Ok(t) => crate::edge::metadata::container_credentials(&t).await,
+                            Err(e) => Err(e),
+                        }
+                    } else {
+                        match crate::core::metadata::imds_target(self.env, section) {
+                            Ok(t) => crate::edge::metadata::imds_credentials(&t).await,
+                            Err(e) => Err(e),
+                        }
+                    };
+                    fetched.map_err(|e| {
+                        EngineError::Source(format!(
+                            "profile `{profile}` takes its source credentials from {}: {e}",
+                            describe_source(&other)
+                        ))
+                    })
+                }
             },
         }
     }
@@ -479,4 +509,81 @@ pub fn cached_steps(
         }
     }
     Ok(out)
+}
+
+/// What [`Engine::issue`] would do for a plan, read from the cache alone: which steps are cached and
+/// for how long, where it would start, and which STS calls and MFA prompts would follow. The
+/// dry runs (`--dry-run`) print it; nothing is called and nothing is asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forecast {
+    /// Per step of the plan: the seconds its cached credentials have left, if cached.
+    pub cached: Vec<Option<i64>>,
+    /// Per step: the seconds cached credentials must have left to be used.
+    pub needed: Vec<i64>,
+    /// The first step that would be called (`steps.len()` when none).
+    pub start: usize,
+    /// The steps that would be called, in order.
+    pub calls: Vec<usize>,
+    /// Whether the base credentials would be read (keychain, files, or the credential_process run).
+    pub reads_base: bool,
+    /// Per called step with an MFA device: the device and the `mfa_process` that would give the code
+    /// (`None`: a prompt on the terminal).
+    pub mfa: Vec<(usize, String, Option<String>)>,
+}
+
+/// Forecasts [`Engine::issue`] for `plan` and `want` at `now`, reading only the cache.
+pub fn forecast(
+    profiles: &ProfileSet,
+    plan: &Plan,
+    vault: &dyn Vault,
+    want: Want,
+    now: UtcTime,
+) -> Result<Forecast, VaultError> {
+    let keys = step_keys(plan);
+    let last = plan.steps.len();
+    let mut cached = Vec::with_capacity(last);
+    for key in &keys {
+        cached.push(vault.session(key)?.and_then(|c| c.remaining(now)));
+    }
+    let needed: Vec<i64> = (0..last).map(|i| needed(plan, i, want)).collect();
+    let mut start = 0;
+    if !want.force_mfa {
+        for i in (0..last).rev() {
+            let is_session = matches!(plan.steps[i], Step::GetSessionToken(_));
+            if want.mfa_session_only && !is_session {
+                continue;
+            }
+            if cached[i].is_some_and(|r| r > needed[i]) {
+                start = i + 1;
+                break;
+            }
+        }
+    }
+    let mut calls = Vec::new();
+    let mut mfa = Vec::new();
+    for (i, step) in plan.steps.iter().enumerate().skip(start) {
+        if want.mfa_session_only && !matches!(step, Step::GetSessionToken(_)) {
+            break;
+        }
+        calls.push(i);
+        let device = match step {
+            Step::GetSessionToken(g) => Some(&g.mfa_serial.value),
+            Step::AssumeRole(r) => r.mfa_serial.as_ref().map(|m| &m.value),
+        };
+        if let Some(d) = device {
+            mfa.push((
+                i,
+                d.clone(),
+                mfa_process(profiles, step_profile(step), &plan.profile),
+            ));
+        }
+    }
+    Ok(Forecast {
+        cached,
+        needed,
+        start,
+        calls,
+        reads_base: start == 0,
+        mfa,
+    })
 }
