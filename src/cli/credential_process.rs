@@ -13,10 +13,23 @@ pub struct Args {
     /// Run in this process instead of through the awsenv daemon
     #[arg(long)]
     no_daemon: bool,
+    /// Print what would be done — the plan, what is cached, which STS calls and MFA prompts — and do
+    /// nothing
+    #[arg(long)]
+    dry_run: bool,
 }
 
 impl Run for Args {
     fn run(self, ctx: &Context) -> anyhow::Result<ExitCode> {
+        if self.dry_run {
+            return super::dry_run::print(
+                ctx,
+                &self.profile,
+                crate::engine::Want::default(),
+                &format!("awsenv credential-process {}", self.profile),
+                "print the credentials as credential_process JSON",
+            );
+        }
         let h = setup::credentials(
             ctx,
             &self.profile,

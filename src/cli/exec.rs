@@ -36,6 +36,11 @@ impl Run for Args {
                 (OsString::from(shell), Vec::new())
             }
         };
+        if self.get.dry_run {
+            let then = format!("run `{}` with them", program.to_string_lossy());
+            let shown = format!("awsenv exec {}", self.profile);
+            return self.get.dry_run(ctx, &self.profile, &shown, &then);
+        }
         let h = self.get.fetch(ctx, &self.profile)?;
         let changes = export::env_changes(&Exported {
             credentials: &h.credentials,

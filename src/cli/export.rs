@@ -49,9 +49,27 @@ pub struct GetArgs {
     /// shell hook)
     #[arg(long, conflicts_with = "token_code")]
     pub(crate) no_prompt: bool,
+    /// Print what would be done — the plan, what is cached, which STS calls and MFA prompts — and do
+    /// nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 impl GetArgs {
+    /// `--dry-run`: prints what fetching the credentials would do (`command` is the command line
+    /// shown, `then` what it does with them) instead of doing it.
+    pub(crate) fn dry_run(
+        &self,
+        ctx: &Context,
+        profile: &str,
+        command: &str,
+        then: &str,
+    ) -> anyhow::Result<ExitCode> {
+        let mut want = setup::want_with_ensure(self.ensure.as_deref())?;
+        want.no_prompt = self.no_prompt;
+        super::dry_run::print(ctx, profile, want, command, then)
+    }
+
     /// The profile's credentials, ready to export, with `--ensure` kept.
     pub(crate) fn fetch(self, ctx: &Context, profile: &str) -> anyhow::Result<setup::Handout> {
         let mut want = setup::want_with_ensure(self.ensure.as_deref())?;
@@ -87,6 +105,14 @@ impl Run for Args {
             return Ok(ExitCode::SUCCESS);
         }
         let profile = chosen_profile(ctx, self.profile);
+        if self.get.dry_run {
+            return self.get.dry_run(
+                ctx,
+                &profile,
+                &format!("awsenv export {profile}"),
+                &format!("print the variables as `{}`", self.format.name()),
+            );
+        }
         let h = self.get.fetch(ctx, &profile)?;
         let text = export::render(
             &Exported {

@@ -19,11 +19,29 @@ pub struct Args {
     /// Run in this process instead of through the awsenv daemon
     #[arg(long)]
     no_daemon: bool,
+    /// Print what would be done — the plan, what is cached, which STS calls and MFA prompts — and do
+    /// nothing
+    #[arg(long, conflicts_with = "token_code")]
+    dry_run: bool,
 }
 
 impl Run for Args {
     fn run(self, ctx: &Context) -> anyhow::Result<ExitCode> {
         let profile = super::profile_or_default(ctx, self.profile);
+        if self.dry_run {
+            let want = crate::engine::Want {
+                mfa_session_only: true,
+                force_mfa: self.force,
+                ..crate::engine::Want::default()
+            };
+            return super::dry_run::print(
+                ctx,
+                &profile,
+                want,
+                &format!("awsenv login {profile}"),
+                "report how long the MFA session lasts",
+            );
+        }
         let h = setup::login(ctx, &profile, self.force, self.token_code, self.no_daemon)?;
         let now = UtcTime::now();
         match h.mfa_expires.or(h.credentials.expiration) {

@@ -8,6 +8,7 @@ mod daemon;
 mod decode;
 mod direct;
 mod doctor;
+mod dry_run;
 mod exec;
 mod explain;
 mod export;
