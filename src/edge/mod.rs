@@ -3,5 +3,6 @@
 
 pub mod aws_files;
 pub mod keychain;
+pub mod metadata;
 pub mod settings;
 pub mod sts_client;

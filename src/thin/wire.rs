@@ -21,7 +21,8 @@ pub const MAX_MESSAGE: usize = 64 * 1024;
 pub const MFA_NEEDED: &str = "mfa_needed";
 
 /// Environment variables a client passes along, so the daemon reads the same files and endpoints the
-/// caller would (never secrets).
+/// caller would (never credentials; the container endpoint's authorization token goes along because
+/// `credential_source = EcsContainer` is resolved in the daemon, as the SDKs would in the caller).
 pub const FORWARDED_ENV: &[&str] = &[
     "AWS_CONFIG_FILE",
     "AWS_SHARED_CREDENTIALS_FILE",
@@ -35,6 +36,15 @@ pub const FORWARDED_ENV: &[&str] = &[
     "AWSENV_PROFILE",
     "AWSENV_TIMEOUT",
     "AWSENV_CONNECT_TIMEOUT",
+    "AWS_EC2_METADATA_DISABLED",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+    "AWS_METADATA_SERVICE_TIMEOUT",
+    "AWS_METADATA_SERVICE_NUM_ATTEMPTS",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
 ];
 
 /// Builds a message object with the version first.
