@@ -56,9 +56,8 @@ impl Home {
             "doctor: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!("{e}: {}", String::from_utf8_lossy(&out.stdout))
-        })
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
     }
 
     /// What botocore itself picks: the provider (`creds.method`) and, for an AssumeRole, the role ARN
@@ -147,7 +146,10 @@ fn agrees_with_botocore(home: &Home, doc: &Value, profile: Option<&str>, env: &[
     };
     let predicted = &tool(doc, "botocore")["found"];
     if predicted["kind"] == "error" {
-        assert!(real["error"].is_string(), "doctor {predicted}, botocore {real}");
+        assert!(
+            real["error"].is_string(),
+            "doctor {predicted}, botocore {real}"
+        );
         return;
     }
     assert_eq!(
@@ -185,7 +187,10 @@ fn keys_in_the_environment_shadow_the_profile_and_the_container_role() {
     assert!(msg.contains("profile `default`"), "{msg}");
     assert!(msg.contains("the container role"), "{msg}");
     assert!(
-        f["fix"].as_str().unwrap().contains("unset AWS_ACCESS_KEY_ID"),
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("unset AWS_ACCESS_KEY_ID"),
         "{f}"
     );
     agrees_with_botocore(&home, &doc, None, &env);
@@ -198,7 +203,8 @@ fn keys_in_the_environment_shadow_the_profile_and_the_container_role() {
 
 #[test]
 fn aws_profile_with_keys_splits_the_js_sdk_from_the_others() {
-    let creds = "[dev]\naws_access_key_id = AKIADEVDEVDEVDEV0001\naws_secret_access_key = dev-secret\n";
+    let creds =
+        "[dev]\naws_access_key_id = AKIADEVDEVDEVDEV0001\naws_secret_access_key = dev-secret\n";
     let home = Home::new("", creds);
     let mut env = KEYS.to_vec();
     env.push(("AWS_PROFILE", "dev"));
@@ -209,10 +215,16 @@ fn aws_profile_with_keys_splits_the_js_sdk_from_the_others() {
     }
     let f = finding(&doc, "aws_profile_with_keys");
     assert!(
-        f["message"].as_str().unwrap().contains("JS SDK then ignores the keys"),
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("JS SDK then ignores the keys"),
         "{f}"
     );
-    assert!(f["fix"].as_str().unwrap().contains("unset AWS_PROFILE"), "{f}");
+    assert!(
+        f["fix"].as_str().unwrap().contains("unset AWS_PROFILE"),
+        "{f}"
+    );
     assert!(codes(&doc).contains(&"tools_disagree".to_string()));
     agrees_with_botocore(&home, &doc, None, &env);
     // Named explicitly, botocore skips the environment and takes the profile's keys.
@@ -243,12 +255,16 @@ fn plaintext_keys_get_the_import_command() {
 fn a_config_botocore_reads_differently_is_reported_and_botocore_agrees() {
     // An inline comment: botocore keeps it in the role ARN, the other SDKs drop it.
     let config = "[profile dev]\nrole_arn = arn:aws:iam::123456789012:role/dev # the old one\nsource_profile = base\nmfa_serial = arn:aws:iam::123456789012:mfa/alice\n";
-    let creds = "[base]\naws_access_key_id = AKIABASEBASEBASE0001\naws_secret_access_key = base-secret\n";
+    let creds =
+        "[base]\naws_access_key_id = AKIABASEBASEBASE0001\naws_secret_access_key = base-secret\n";
     let home = Home::new(config, creds);
     let env = [("AWS_PROFILE", "dev")];
     let doc = home.doctor(&[], &env);
     let f = finding(&doc, "botocore_divergence");
-    assert!(f["message"].as_str().unwrap().contains("inline_comment"), "{f}");
+    assert!(
+        f["message"].as_str().unwrap().contains("inline_comment"),
+        "{f}"
+    );
     assert_eq!(
         tool(&doc, "botocore")["found"]["source"]["role_arn"],
         "arn:aws:iam::123456789012:role/dev # the old one"
@@ -261,7 +277,8 @@ fn a_config_botocore_reads_differently_is_reported_and_botocore_agrees() {
 
     // Keys in the credentials file and a credential_process: botocore takes the keys, Rust the process.
     let config = "[profile both]\ncredential_process = /bin/false\n";
-    let creds = "[both]\naws_access_key_id = AKIABOTHBOTHBOTH0001\naws_secret_access_key = both-secret\n";
+    let creds =
+        "[both]\naws_access_key_id = AKIABOTHBOTHBOTH0001\naws_secret_access_key = both-secret\n";
     let home = Home::new(config, creds);
     let env = [("AWS_PROFILE", "both")];
     let doc = home.doctor(&[], &env);
@@ -301,7 +318,10 @@ fn an_mfa_role_without_mfa_serial_and_bad_process_quoting() {
         .collect();
     assert_eq!(quoting.len(), 1, "only `tool`: {quoting:?}");
     let msg = quoting[0]["message"].as_str().unwrap();
-    assert!(msg.contains("profile `tool`") && msg.contains("`~`"), "{msg}");
+    assert!(
+        msg.contains("profile `tool`") && msg.contains("`~`"),
+        "{msg}"
+    );
     // What botocore really runs: shlex.split leaves `~` and `$USER` alone.
     if let Some(py) = common::venv_python() {
         let out = Command::new(py)
@@ -321,7 +341,8 @@ fn an_mfa_role_without_mfa_serial_and_bad_process_quoting() {
 
 #[test]
 fn a_healthy_setup_has_no_warnings() {
-    let config = "[profile dev]\ncredential_process = /bin/echo '{\"Version\": 1}'\nregion = eu-west-1\n";
+    let config =
+        "[profile dev]\ncredential_process = /bin/echo '{\"Version\": 1}'\nregion = eu-west-1\n";
     let home = Home::new(config, "");
     let env = [("AWS_PROFILE", "dev")];
     let out = home.doctor_out(&["--offline"], &env);
@@ -331,7 +352,11 @@ fn a_healthy_setup_has_no_warnings() {
     let doc = home.doctor(&[], &env);
     assert!(codes(&doc).is_empty(), "{doc:#}");
     for sdk in ["botocore", "aws-cli-v2", "rust", "go", "js"] {
-        assert_eq!(tool(&doc, sdk)["found"]["source"]["kind"], "process", "{sdk}");
+        assert_eq!(
+            tool(&doc, sdk)["found"]["source"]["kind"],
+            "process",
+            "{sdk}"
+        );
     }
     let kinds: Vec<&str> = doc["findings"]
         .as_array()

@@ -3,7 +3,9 @@
 
 mod add;
 mod completions;
+mod console;
 mod credential_process;
+mod curl;
 mod daemon;
 mod decode;
 mod direct;
@@ -18,6 +20,7 @@ mod login;
 mod logout;
 mod man;
 mod profiles;
+mod presign;
 mod prompt;
 mod remove;
 mod service;
@@ -59,6 +62,12 @@ pub enum Command {
     Whoami(whoami::Args),
     /// Decode an "encoded authorization failure message" (STS DecodeAuthorizationMessage)
     Decode(decode::Args),
+    /// Sign in to the AWS console with a profile's credentials (opens the browser, or --print)
+    Console(console::Args),
+    /// Send an HTTP request signed with a profile's credentials (SigV4), with curl-like options
+    Curl(curl::Args),
+    /// Print a presigned (query-signed) URL made with a profile's credentials
+    Presign(presign::Args),
     /// Make sure a profile's MFA session exists, asking for a code if needed
     Login(login::Args),
     /// Forget cached sessions (never long-term keys)
@@ -116,6 +125,9 @@ impl Run for Command {
             Command::Doctor(a) => a.run(ctx),
             Command::Whoami(a) => a.run(ctx),
             Command::Decode(a) => a.run(ctx),
+            Command::Console(a) => a.run(ctx),
+            Command::Curl(a) => a.run(ctx),
+            Command::Presign(a) => a.run(ctx),
             Command::Login(a) => a.run(ctx),
             Command::Logout(a) => a.run(ctx),
             Command::CredentialProcess(a) => a.run(ctx),

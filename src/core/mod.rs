@@ -17,6 +17,7 @@ pub mod plan;
 pub mod profile_file;
 pub mod provider_chain;
 pub mod retry;
+pub mod service_host;
 pub mod session_key;
 pub mod shell_words;
 pub mod sigv4;
