@@ -10,7 +10,7 @@ use crate::core::export::{self, Exported};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  awsenv exec dev -- aws s3 ls\n  awsenv exec dev --ensure 2h -- terraform apply\n  awsenv exec dev            (a shell with the credentials)"
+    after_help = "Examples:\n  awsenv exec dev -- aws s3 ls\n  awsenv exec dev --ensure 2h -- terraform apply\n  awsenv exec dev            (a shell with the credentials)\n  awsenv exec --ecs dev -- ./long-job    (credentials from a local container endpoint, renewed while it runs)"
 )]
 pub struct Args {
     /// The profile
@@ -18,6 +18,8 @@ pub struct Args {
     profile: String,
     #[command(flatten)]
     get: GetArgs,
+    #[command(flatten)]
+    endpoint: super::serve::EndpointArgs,
     /// The command and its arguments, after `--` (default: $SHELL)
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<OsString>,
@@ -40,6 +42,17 @@ impl Run for Args {
             let then = format!("run `{}` with them", program.to_string_lossy());
             let shown = format!("awsenv exec {}", self.profile);
             return self.get.dry_run(ctx, &self.profile, &shown, &then);
+        }
+        if let Some(kind) = self.endpoint.kind() {
+            let feed = super::serve::ProfileFeed::new(
+                ctx,
+                &self.profile,
+                self.get.ensure.as_deref(),
+                self.get.no_daemon,
+            )?;
+            let h = self.get.fetch(ctx, &self.profile)?;
+            let v1 = self.endpoint.imds_v1;
+            return super::serve::exec_with_endpoint(ctx, feed, h, kind, v1, program, args);
         }
         let h = self.get.fetch(ctx, &self.profile)?;
         let changes = export::env_changes(&Exported {
@@ -79,7 +92,7 @@ fn run(mut cmd: Command, program: &std::ffi::OsStr) -> ExitCode {
     }
 }
 
-fn cannot_run(e: &std::io::Error, program: &std::ffi::OsStr) -> ExitCode {
+pub(super) fn cannot_run(e: &std::io::Error, program: &std::ffi::OsStr) -> ExitCode {
     let shown = program.to_string_lossy();
     if e.kind() == std::io::ErrorKind::NotFound {
         eprintln!("awsenv: cannot run `{shown}`: no such command (is it in $PATH?)");

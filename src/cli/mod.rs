@@ -23,6 +23,7 @@ mod presign;
 mod profiles;
 mod prompt;
 mod remove;
+mod serve;
 mod service;
 mod setup;
 mod whoami;
@@ -78,6 +79,8 @@ pub enum Command {
     Exec(exec::Args),
     /// Print a profile's credentials as credential_process JSON
     CredentialProcess(credential_process::Args),
+    /// Serve a profile's credentials on a local container-credentials or IMDSv2 endpoint
+    Serve(serve::Args),
     /// Store a profile's long-term keys in the OS keychain
     Add(add::Args),
     /// Delete a profile's long-term keys from the keychain
@@ -137,6 +140,7 @@ impl Run for Command {
             Command::List(a) => a.run(ctx),
             Command::Export(a) => a.run(ctx),
             Command::Exec(a) => a.run(ctx),
+            Command::Serve(a) => a.run(ctx),
             Command::Shorthand(words) => shorthand(ctx, words),
             Command::Hook(a) => a.run(ctx),
             Command::Prompt(a) => a.run(ctx),

@@ -148,6 +148,37 @@ pub fn host_is_ours(host: Option<&str>, port: u16) -> bool {
     p == Some(port) && (name == "127.0.0.1" || name.eq_ignore_ascii_case("localhost"))
 }
 
+/// The uid owning the client end of a loopback TCP connection, from the text of Linux's
+/// `/proc/net/tcp`: the row whose local address is the client's (`peer`) and whose remote address is
+/// the endpoint's (`local`). Addresses there are the raw 32-bit value in the machine's byte order
+/// and ports are big-endian numbers, both in hex.
+pub fn tcp_socket_owner(
+    proc_net_tcp: &str,
+    peer: std::net::SocketAddrV4,
+    local: std::net::SocketAddrV4,
+) -> Option<u32> {
+    let fmt = |a: std::net::SocketAddrV4| {
+        format!(
+            "{:08X}:{:04X}",
+            u32::from_ne_bytes(a.ip().octets()),
+            a.port()
+        )
+    };
+    let (want_local, want_remote) = (fmt(peer), fmt(local));
+    proc_net_tcp.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        (f.len() > 7 && f[1] == want_local && f[2] == want_remote)
+            .then(|| f[7].parse().ok())
+            .flatten()
+    })
+}
+
+/// Who may fetch credentials from an endpoint: the user who runs it, and root (who can read them
+/// from awsenv's memory anyway).
+pub fn uid_allowed(client: u32, own: u32) -> bool {
+    client == own || client == 0
+}
+
 /// What the endpoints say about the "instance" whose credentials they serve.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
@@ -1256,6 +1287,25 @@ mod tests {
             );
         }
         assert!(authorization_value("tok\n", "f").is_err());
+    }
+
+    #[test]
+    fn the_client_socket_owner_is_read_from_proc_net_tcp() {
+        use std::net::{Ipv4Addr, SocketAddrV4};
+        let lo = |port| SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
+        let addr = format!("{:08X}", u32::from_ne_bytes([127, 0, 0, 1]));
+        let table = format!(
+            "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
+             0: {addr}:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1 1\n\
+             1: {addr}:1F90 {addr}:C350 01 00000000:00000000 00:00000000 00000000  1000        0 2 1\n\
+             2: {addr}:C350 {addr}:1F90 01 00000000:00000000 00:00000000 00000000  65534        0 3 1\n"
+        );
+        assert_eq!(
+            tcp_socket_owner(&table, lo(0xC350), lo(0x1F90)),
+            Some(65534)
+        );
+        assert_eq!(tcp_socket_owner(&table, lo(0xC351), lo(0x1F90)), None);
+        assert!(uid_allowed(1000, 1000) && uid_allowed(0, 1000) && !uid_allowed(65534, 1000));
     }
 
     #[test]

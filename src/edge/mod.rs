@@ -4,5 +4,6 @@
 pub mod aws_files;
 pub mod keychain;
 pub mod metadata;
+pub mod metadata_server;
 pub mod settings;
 pub mod sts_client;
