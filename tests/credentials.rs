@@ -279,6 +279,9 @@ fn files_containing(dir: &Path, needles: &[String]) -> Vec<PathBuf> {
         let p = e.path();
         if p.is_dir() && !p.is_symlink() {
             hits.extend(files_containing(&p, needles));
+        } else if !e.file_type().is_ok_and(|t| t.is_file()) {
+            // A FIFO (fish leaves one in /tmp) or a socket: reading it would block forever.
+            continue;
         } else if let Ok(bytes) = std::fs::read(&p) {
             let text = String::from_utf8_lossy(&bytes);
             if needles.iter().any(|n| text.contains(n.as_str())) {
