@@ -10,7 +10,7 @@ use crate::core::export::{self, Exported};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  awsenv exec dev -- aws s3 ls\n  awsenv exec dev --ensure 2h -- terraform apply\n  awsenv exec dev            (a shell with the credentials)\n  awsenv exec --ecs dev -- ./long-job    (credentials from a local container endpoint, renewed while it runs)"
+    after_help = "Examples:\n  awsenv exec dev -- aws s3 ls\n  awsenv exec dev --ensure 2h -- terraform apply\n  awsenv exec dev            (a shell with the credentials)\n  awsenv exec --ecs dev -- ./long-job    (its SDK refreshes from a local endpoint)"
 )]
 pub struct Args {
     /// The profile

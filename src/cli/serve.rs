@@ -56,7 +56,7 @@ impl EndpointArgs {
 #[derive(Debug, clap::Args)]
 #[command(
     group(clap::ArgGroup::new("protocol").args(["ecs", "imds"]).required(true)),
-    after_help = "Examples:\n  awsenv serve --ecs dev                       (prints the variables, serves until Ctrl-C)\n  awsenv serve --ecs dev --env-file dev.env    (then: docker run --network host --env-file dev.env …)\n  awsenv serve --imds dev --port 9911          (then: AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:9911)"
+    after_help = "Examples:\n  awsenv serve --ecs dev                  (prints the variables, serves until Ctrl-C)\n  awsenv serve --ecs dev --env-file dev.env\n      then: docker run --network host --env-file dev.env IMAGE …\n  awsenv serve --imds dev --port 9911\n      then: AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:9911 TOOL …"
 )]
 pub struct Args {
     /// The profile whose credentials are served
