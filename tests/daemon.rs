@@ -25,7 +25,9 @@ use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::process::{run_to_end, signal, text, wait_until, SIGKILL, SIGTERM};
+use common::process::{
+    kill_processes_of, processes_of, run_to_end, signal, text, wait_until, SIGKILL, SIGTERM,
+};
 use common::sts_peer::{StsPeer, SESSION_NAME};
 use serde_json::{json, Value};
 
@@ -46,18 +48,7 @@ struct World {
 
 impl Drop for World {
     fn drop(&mut self) {
-        // Daemons started with `daemon start` are not our children: find everything that still runs
-        // with this HOME and kill it. A client may be starting a daemon meanwhile, so look again.
-        for _ in 0..5 {
-            let pids: Vec<i32> = processes_of(self.home()).into_iter().map(|p| p.0).collect();
-            if pids.is_empty() {
-                break;
-            }
-            for pid in pids {
-                signal(pid, SIGKILL);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        kill_processes_of(self.home());
     }
 }
 
@@ -210,34 +201,6 @@ impl World {
     fn prompt(&self) -> String {
         format!("MFA code for {} (profile dev): ", self.peer().mfa_serial())
     }
-}
-
-/// The pids and command lines of the processes whose environment has `HOME=home`.
-fn processes_of(home: &Path) -> Vec<(i32, String)> {
-    let want = format!("HOME={}", home.display()).into_bytes();
-    let me = std::process::id() as i32;
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        if environ.split(|b| *b == 0).any(|v| v == want.as_slice()) {
-            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            found.push((pid, cmdline));
-        }
-    }
-    found
 }
 
 /// Whether `pid` has ended (gone, or a zombie nobody reaped yet).

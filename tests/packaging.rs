@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::process::{run_to_end, signal, text, wait_until, SIGKILL, SIGTERM};
+use common::process::{kill_processes_of, run_to_end, signal, text, wait_until, SIGTERM};
 
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
@@ -46,16 +46,7 @@ struct Home {
 
 impl Drop for Home {
     fn drop(&mut self) {
-        for _ in 0..5 {
-            let pids = processes_of(self.path());
-            if pids.is_empty() {
-                break;
-            }
-            for pid in pids {
-                signal(pid, SIGKILL);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        kill_processes_of(self.path());
     }
 }
 
@@ -187,32 +178,6 @@ impl Home {
         self.bin = Some(bin);
         log
     }
-}
-
-/// The pids of the processes whose environment has `HOME=home`.
-fn processes_of(home: &Path) -> Vec<i32> {
-    let want = format!("HOME={}", home.display()).into_bytes();
-    let me = std::process::id() as i32;
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        if environ.split(|b| *b == 0).any(|v| v == want.as_slice()) {
-            found.push(pid);
-        }
-    }
-    found
 }
 
 fn succeeded(out: &Output, what: &str) -> String {

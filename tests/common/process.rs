@@ -1,6 +1,7 @@
 //! Running test processes: to the end with a deadline, signals, waiting for a condition.
 
 use std::io::Read;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -67,5 +68,49 @@ pub fn run_to_end(mut cmd: Command, limit: Duration) -> Output {
         status,
         stdout: out.join().unwrap(),
         stderr: err.join().unwrap(),
+    }
+}
+
+/// Every process (but this one) whose environment has `HOME=home`, with its command line: what a test
+/// started, including daemons that are not its children.
+pub fn processes_of(home: &Path) -> Vec<(i32, String)> {
+    let want = format!("HOME={}", home.display()).into_bytes();
+    let me = std::process::id() as i32;
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ.split(|b| *b == 0).any(|v| v == want.as_slice()) {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            found.push((pid, cmdline));
+        }
+    }
+    found
+}
+
+/// Kills everything still running with `HOME=home` (daemons started with `daemon start` are not our
+/// children). A client may be starting a daemon meanwhile, so it looks again a few times.
+pub fn kill_processes_of(home: &Path) {
+    for _ in 0..5 {
+        let pids: Vec<i32> = processes_of(home).into_iter().map(|p| p.0).collect();
+        if pids.is_empty() {
+            break;
+        }
+        for pid in pids {
+            signal(pid, SIGKILL);
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
