@@ -17,81 +17,58 @@ impl fmt::Display for SplitError {
 
 impl std::error::Error for SplitError {}
 
+/// The quoting rules of one splitter: what separates words, what a backslash escapes inside double
+/// quotes, whether a backslash-newline vanishes, and the errors (in the splitter's own words).
+struct Rules {
+    space: fn(char) -> bool,
+    double_quote_escapes: &'static [char],
+    line_continuation: bool,
+    no_closing_single: &'static str,
+    no_closing_double: &'static str,
+    trailing_backslash: &'static str,
+}
+
+/// POSIX `sh`.
+const SH: Rules = Rules {
+    space: |c| matches!(c, ' ' | '\t' | '\n' | '\r'),
+    double_quote_escapes: &['"', '\\', '`', '$'],
+    line_continuation: true,
+    no_closing_single: "unterminated single quote",
+    no_closing_double: "unterminated double quote",
+    trailing_backslash: "trailing backslash",
+};
+
+/// Python's `shlex.split` (POSIX mode, no comments).
+const SHLEX: Rules = Rules {
+    space: char::is_whitespace,
+    double_quote_escapes: &['"', '\\'],
+    line_continuation: false,
+    no_closing_single: "No closing quotation",
+    no_closing_double: "No closing quotation",
+    trailing_backslash: "No escaped character",
+};
+
 /// Splits `line` into words: whitespace separates; `'…'` is literal; `"…"` is literal except `\"`,
 /// `\\`, `` \` `` and `\$`; an unquoted backslash escapes the next character.
 pub fn split(line: &str) -> Result<Vec<String>, SplitError> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' | '\n' | '\r' => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => word.push(c),
-                        None => return Err(SplitError("unterminated single quote")),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c @ ('"' | '\\' | '`' | '$')) => word.push(c),
-                            Some('\n') => {}
-                            Some(c) => {
-                                word.push('\\');
-                                word.push(c);
-                            }
-                            None => return Err(SplitError("unterminated double quote")),
-                        },
-                        Some(c) => word.push(c),
-                        None => return Err(SplitError("unterminated double quote")),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                match chars.next() {
-                    Some('\n') => {}
-                    Some(c) => word.push(c),
-                    None => return Err(SplitError("trailing backslash")),
-                }
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    Ok(words)
+    split_with(line, &SH)
 }
 
 /// Splits `line` as Python's `shlex.split(line)` does (POSIX mode, no comments): like [`split`] except
 /// that inside double quotes a backslash is kept unless it escapes `"` or `\`, and a backslash before a
 /// newline keeps the newline.
 pub fn shlex_split(line: &str) -> Result<Vec<String>, SplitError> {
+    split_with(line, &SHLEX)
+}
+
+fn split_with(line: &str, rules: &Rules) -> Result<Vec<String>, SplitError> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut in_word = false;
     let mut chars = line.chars();
     while let Some(c) = chars.next() {
         match c {
-            c if c.is_whitespace() => {
+            c if (rules.space)(c) => {
                 if in_word {
                     words.push(std::mem::take(&mut word));
                     in_word = false;
@@ -103,7 +80,7 @@ pub fn shlex_split(line: &str) -> Result<Vec<String>, SplitError> {
                     match chars.next() {
                         Some('\'') => break,
                         Some(c) => word.push(c),
-                        None => return Err(SplitError("No closing quotation")),
+                        None => return Err(SplitError(rules.no_closing_single)),
                     }
                 }
             }
@@ -113,23 +90,25 @@ pub fn shlex_split(line: &str) -> Result<Vec<String>, SplitError> {
                     match chars.next() {
                         Some('"') => break,
                         Some('\\') => match chars.next() {
-                            Some(c @ ('"' | '\\')) => word.push(c),
+                            Some(c) if rules.double_quote_escapes.contains(&c) => word.push(c),
+                            Some('\n') if rules.line_continuation => {}
                             Some(c) => {
                                 word.push('\\');
                                 word.push(c);
                             }
-                            None => return Err(SplitError("No closing quotation")),
+                            None => return Err(SplitError(rules.no_closing_double)),
                         },
                         Some(c) => word.push(c),
-                        None => return Err(SplitError("No closing quotation")),
+                        None => return Err(SplitError(rules.no_closing_double)),
                     }
                 }
             }
             '\\' => {
                 in_word = true;
                 match chars.next() {
+                    Some('\n') if rules.line_continuation => {}
                     Some(c) => word.push(c),
-                    None => return Err(SplitError("No escaped character")),
+                    None => return Err(SplitError(rules.trailing_backslash)),
                 }
             }
             c => {
