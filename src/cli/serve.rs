@@ -184,7 +184,7 @@ impl Endpoint {
             &feed.profile,
             role_arn.as_deref(),
             first.region.as_deref().unwrap_or(DEFAULT_REGION),
-            &format!("i-{}", &metadata::hex(&id)[..17]),
+            &format!("i-{}", &crate::core::sigv4::hex(&id)[..17]),
             UtcTime::now(),
         );
         let key: [u8; 32] = random_bytes().context("cannot read random bytes")?;
@@ -198,7 +198,7 @@ impl Endpoint {
                 None,
             ),
             Kind::Container => {
-                let token = metadata::hex(&key);
+                let token = crate::core::sigv4::hex(&key);
                 let passing = match o.token_file {
                     Some(path) => {
                         write_private(path, &token)?;

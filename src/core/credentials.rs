@@ -25,6 +25,19 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// The `credential_process` document of a set of credentials (see [`Credentials::process_document`]).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProcessDocument<'a> {
+    version: u8,
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiration: Option<String>,
+}
+
 /// A set of AWS credentials.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Credentials {
@@ -41,21 +54,23 @@ impl Credentials {
         self.expiration.map(|e| now.seconds_until(e))
     }
 
-    /// The `credential_process` JSON: `Version` the number 1, `SessionToken` and `Expiration` (RFC 3339
-    /// with `Z`) only when the credentials have them.
+    /// The `credential_process` document (aws-reference §1): `Version` the number 1, exact key
+    /// casing, `SessionToken` and `Expiration` (RFC 3339 with `Z`) only when the credentials have
+    /// them. Serialized as is it keeps that key order; [`Credentials::process_json`] is the same as a
+    /// JSON value.
+    pub fn process_document(&self) -> ProcessDocument<'_> {
+        ProcessDocument {
+            version: 1,
+            access_key_id: &self.access_key_id,
+            secret_access_key: self.secret_access_key.expose(),
+            session_token: self.session_token.as_ref().map(Secret::expose),
+            expiration: self.expiration.map(|t| t.rfc3339()),
+        }
+    }
+
+    /// The `credential_process` JSON as a value ([`Credentials::process_document`]).
     pub fn process_json(&self) -> serde_json::Value {
-        let mut v = serde_json::json!({
-            "Version": 1,
-            "AccessKeyId": self.access_key_id,
-            "SecretAccessKey": self.secret_access_key.expose(),
-        });
-        if let Some(t) = &self.session_token {
-            v["SessionToken"] = serde_json::json!(t.expose());
-        }
-        if let Some(e) = self.expiration {
-            v["Expiration"] = serde_json::json!(e.rfc3339());
-        }
-        v
+        serde_json::to_value(self.process_document()).expect("plain strings always serialize")
     }
 
     /// Whether these are temporary (STS) credentials.

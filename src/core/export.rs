@@ -444,28 +444,10 @@ fn json_string(v: &str) -> String {
     serde_json::to_string(v).expect("a string always serializes")
 }
 
-/// The `credential_process` document (aws-reference §1): `Version` the number 1, exact key casing,
-/// no `SessionToken`/`Expiration` for long-term keys, one line.
+/// The `credential_process` document on one line.
 fn process_json(c: &Credentials) -> String {
-    #[derive(serde::Serialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct Process<'a> {
-        version: u8,
-        access_key_id: &'a str,
-        secret_access_key: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        session_token: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        expiration: Option<String>,
-    }
-    let doc = Process {
-        version: 1,
-        access_key_id: &c.access_key_id,
-        secret_access_key: c.secret_access_key.expose(),
-        session_token: c.session_token.as_ref().map(|t| t.expose()),
-        expiration: c.expiration.map(|t| t.rfc3339()),
-    };
-    let mut out = serde_json::to_string(&doc).expect("plain strings always serialize");
+    let mut out =
+        serde_json::to_string(&c.process_document()).expect("plain strings always serialize");
     out.push('\n');
     out
 }

@@ -23,6 +23,7 @@ use super::credentials::{Credentials, Secret};
 use super::env::Env;
 use super::export::{EnvChanges, ALWAYS_UNSET, UNSET_ON_CLEAR};
 use super::http1::{RequestHead, Response};
+use super::sigv4::hex;
 use super::time::UtcTime;
 
 /// `PUT` here gives an IMDSv2 session token.
@@ -53,17 +54,6 @@ impl Kind {
             Kind::Imds => "instance metadata (IMDSv2) endpoint",
         }
     }
-}
-
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0x0f)] as char);
-    }
-    out
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
