@@ -176,26 +176,11 @@ impl Engine<'_> {
 
         // Where to start: the last step whose cached credentials are good enough lets every step
         // before it be skipped (the base keys are not even read).
-        let last = plan.steps.len();
-        let mut start = 0;
-        let mut current: Option<Credentials> = None;
-        if !want.force_mfa {
-            for i in (0..last).rev() {
-                let is_session = matches!(plan.steps[i], Step::GetSessionToken(_));
-                if want.mfa_session_only && !is_session {
-                    continue;
-                }
-                if let Some(c) = self.vault.session(&keys[i])? {
-                    if c.remaining(now)
-                        .is_some_and(|r| r > self.needed(plan, i, want))
-                    {
-                        current = Some(c);
-                        start = i + 1;
-                        break;
-                    }
-                }
-            }
-        }
+        let (start, current) =
+            match usable_from_cache(plan, want, now, |i| self.vault.session(&keys[i]))? {
+                Some((i, c)) => (i + 1, Some(c)),
+                None => (0, None),
+            };
         // The MFA session's end, for prompts and `list`, when it is cached and we start after it.
         if let Some(gst) = plan
             .steps
@@ -383,6 +368,32 @@ impl Engine<'_> {
     }
 }
 
+/// The last step whose cached credentials are good enough for `want`, with them: every step before
+/// it can be skipped (the base keys are not even read). Looks from the last step back and reads no
+/// further than it must. `None` when nothing cached will do, or `want` forces a new MFA session.
+fn usable_from_cache(
+    plan: &Plan,
+    want: Want,
+    now: UtcTime,
+    mut session: impl FnMut(usize) -> Result<Option<Credentials>, VaultError>,
+) -> Result<Option<(usize, Credentials)>, VaultError> {
+    if want.force_mfa {
+        return Ok(None);
+    }
+    for i in (0..plan.steps.len()).rev() {
+        let is_session = matches!(plan.steps[i], Step::GetSessionToken(_));
+        if want.mfa_session_only && !is_session {
+            continue;
+        }
+        if let Some(c) = session(i)? {
+            if c.remaining(now).is_some_and(|r| r > needed(plan, i, want)) {
+                return Ok(Some((i, c)));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// How long the credentials of step `i` must still be valid to be used from cache.
 fn needed(plan: &Plan, i: usize, want: Want) -> i64 {
     let is_last = i + 1 == plan.steps.len();
@@ -541,24 +552,17 @@ pub fn forecast(
 ) -> Result<Forecast, VaultError> {
     let keys = step_keys(plan);
     let last = plan.steps.len();
-    let mut cached = Vec::with_capacity(last);
-    for key in &keys {
-        cached.push(vault.session(key)?.and_then(|c| c.remaining(now)));
-    }
+    let sessions = keys
+        .iter()
+        .map(|key| vault.session(key))
+        .collect::<Result<Vec<_>, _>>()?;
+    let cached = sessions
+        .iter()
+        .map(|c| c.as_ref().and_then(|c| c.remaining(now)))
+        .collect();
     let needed: Vec<i64> = (0..last).map(|i| needed(plan, i, want)).collect();
-    let mut start = 0;
-    if !want.force_mfa {
-        for i in (0..last).rev() {
-            let is_session = matches!(plan.steps[i], Step::GetSessionToken(_));
-            if want.mfa_session_only && !is_session {
-                continue;
-            }
-            if cached[i].is_some_and(|r| r > needed[i]) {
-                start = i + 1;
-                break;
-            }
-        }
-    }
+    let start =
+        usable_from_cache(plan, want, now, |i| Ok(sessions[i].clone()))?.map_or(0, |(i, _)| i + 1);
     let mut calls = Vec::new();
     let mut mfa = Vec::new();
     for (i, step) in plan.steps.iter().enumerate().skip(start) {
