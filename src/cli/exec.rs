@@ -64,14 +64,19 @@ impl Run for Args {
         })?;
         let mut cmd = Command::new(&program);
         cmd.args(&args);
-        // Everything an earlier export may have set goes first, so nothing stale survives.
-        for name in export::UNSET_ON_CLEAR.iter().chain(&changes.unset) {
-            cmd.env_remove(name);
-        }
-        for (name, value) in &changes.set {
-            cmd.env(name, value);
-        }
+        apply_env(&mut cmd, &changes);
         Ok(run(cmd, &program))
+    }
+}
+
+/// Gives a child process an export's environment: the removals first, then the assignments. Every
+/// variable an earlier export may have set is either removed or set again, so nothing stale survives.
+pub(super) fn apply_env(cmd: &mut Command, changes: &export::EnvChanges) {
+    for name in &changes.unset {
+        cmd.env_remove(name);
+    }
+    for (name, value) in &changes.set {
+        cmd.env(name, value);
     }
 }
 

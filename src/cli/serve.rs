@@ -284,12 +284,7 @@ pub(crate) fn exec_with_endpoint(
         let changes = endpoint.child_env(first.region.as_deref());
         let mut cmd = std::process::Command::new(&program);
         cmd.args(&args);
-        for name in &changes.unset {
-            cmd.env_remove(name);
-        }
-        for (name, value) in &changes.set {
-            cmd.env(name, value);
-        }
+        super::exec::apply_env(&mut cmd, &changes);
         // Caught before the child exists, so none of them can kill awsenv and leave the child
         // without its endpoint. exec(2) gives the child the default actions back.
         let mut signals = Signals::new()?;
