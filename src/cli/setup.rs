@@ -170,6 +170,30 @@ fn print_notices(reply: &Json) {
     }
 }
 
+/// Runs the engine in this process (`--no-daemon`).
+fn in_process(
+    ctx: &Context,
+    profile: &str,
+    want: Want,
+    token_code: Option<String>,
+) -> anyhow::Result<Handout> {
+    let local = Local::open(ctx)?;
+    let plan = local.plan(ctx, profile)?;
+    let issued = local.issue(ctx, &plan, want, token_code)?;
+    Ok(Handout {
+        credentials: issued.credentials,
+        region: issued.region,
+        mfa_expires: issued.mfa_session_expires,
+    })
+}
+
+/// Sends a request whose reply carries credentials, and tells the user the daemon's notices.
+fn ask_for_handout(ctx: &Context, fields: Vec<(&str, Json)>) -> anyhow::Result<Handout> {
+    let reply = ask_daemon(ctx, &wire::message(fields))?;
+    print_notices(&reply);
+    handout_from_reply(&reply)
+}
+
 /// A profile's credentials, through the daemon unless `no_daemon`.
 pub fn credentials(
     ctx: &Context,
@@ -179,14 +203,7 @@ pub fn credentials(
     no_daemon: bool,
 ) -> anyhow::Result<Handout> {
     if no_daemon {
-        let local = Local::open(ctx)?;
-        let plan = local.plan(ctx, profile)?;
-        let issued = local.issue(ctx, &plan, want, token_code)?;
-        return Ok(Handout {
-            credentials: issued.credentials,
-            region: issued.region,
-            mfa_expires: issued.mfa_session_expires,
-        });
+        return in_process(ctx, profile, want, token_code);
     }
     let get = |k: &str| ctx.env.get(k).map(str::to_string);
     let mut fields = vec![
@@ -204,9 +221,7 @@ pub fn credentials(
     if want.no_prompt {
         fields.push(("prompt", Json::Bool(false)));
     }
-    let reply = ask_daemon(ctx, &wire::message(fields))?;
-    print_notices(&reply);
-    handout_from_reply(&reply)
+    ask_for_handout(ctx, fields)
 }
 
 /// Makes sure an MFA session exists (`login`), through the daemon unless `no_daemon`.
@@ -223,14 +238,7 @@ pub fn login(
         ..Want::default()
     };
     if no_daemon {
-        let local = Local::open(ctx)?;
-        let plan = local.plan(ctx, profile)?;
-        let issued = local.issue(ctx, &plan, want, token_code)?;
-        return Ok(Handout {
-            credentials: issued.credentials,
-            region: issued.region,
-            mfa_expires: issued.mfa_session_expires,
-        });
+        return in_process(ctx, profile, want, token_code);
     }
     let get = |k: &str| ctx.env.get(k).map(str::to_string);
     let mut fields = vec![
@@ -242,7 +250,5 @@ pub fn login(
     if let Some(code) = token_code {
         fields.push(("token_code", wire::s(&code)));
     }
-    let reply = ask_daemon(ctx, &wire::message(fields))?;
-    print_notices(&reply);
-    handout_from_reply(&reply)
+    ask_for_handout(ctx, fields)
 }
